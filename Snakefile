@@ -1,0 +1,38 @@
+# selfalign: SelfCodeAlign replication harness. Entry point only: config, includes, rule all.
+#   snakemake --cores all                                  CPU default (config/config.yaml)
+#   snakemake --cores all --configfile config/ci.yaml      the smallest real run
+#   snakemake -n --cores all --configfile config/paper.yaml   the paper's GPU runs (dry run)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+configfile: "config/config.yaml"
+
+from selfalign.workflow import Workflow, PAPER_TABLES, PAPER_FIGURES
+
+W = Workflow(config)                       # defaults + our one-line errors (unknown keys, types…)
+validate(W.cfg, "config/schema.yaml")      # the same schema, through Snakemake
+RESULTS = W.results
+import sys
+PY = f"{sys.executable} -m selfalign"   # the interpreter running Snakemake (the venv)
+
+wildcard_constraints:
+    experiment="[A-Za-z0-9_.-]+",
+    model="[A-Za-z0-9_.-]+",
+    benchmark="[a-z0-9_]+",
+
+include: "rules/model.smk"
+include: "rules/seeds.smk"
+include: "rules/generate.smk"
+include: "rules/execute.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/paper.smk"
+
+
+rule all:
+    input:
+        expand("paper/{table}.md", table=PAPER_TABLES),
+        expand("figures/{figure}.png", figure=PAPER_FIGURES),
+        W.paper_inputs()["card"],
+    default_target: True

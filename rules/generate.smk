@@ -1,0 +1,73 @@
+# Self-OSS-Instruct: S→C→I (or S→I), then I→R. Each stage resumes from results/…/.work/ after a kill.
+
+
+def generation_input(wc):
+    if W.exp(wc.experiment)["generate"]["seed_path"] == "direct":
+        return f"{RESULTS}/{wc.experiment}/{wc.model}/seeds.jsonl"
+    return f"{RESULTS}/{wc.experiment}/{wc.model}/concepts.jsonl"
+
+
+rule concepts:
+    """S→C: programming concepts of each seed."""
+    input:
+        f"{RESULTS}/{{experiment}}/{{model}}/seeds.jsonl",
+    output:
+        f"{RESULTS}/{{experiment}}/{{model}}/concepts.jsonl",
+    params:
+        cfg=lambda wc: W.stage_config(wc.experiment, "concepts"),
+        stats=f"{RESULTS}/{{experiment}}/{{model}}/concepts.stats.json",
+    conda:
+        "../envs/cpu-generation.yaml"
+    log:
+        "logs/{experiment}/{model}/concepts.log",
+    benchmark:
+        "benchmarks/{experiment}/{model}/concepts.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=3000,
+    shell:
+        "{PY} concepts --config {params.cfg} --input {input} --out {output} --stats {params.stats} --threads {threads} > {log} 2>&1"
+
+
+rule instructions:
+    """C→I (or S→I): a task from the concepts, a drawn category and a drawn difficulty."""
+    input:
+        generation_input,
+    output:
+        f"{RESULTS}/{{experiment}}/{{model}}/instructions.jsonl",
+    params:
+        cfg=lambda wc: W.stage_config(wc.experiment, "instructions"),
+        stats=f"{RESULTS}/{{experiment}}/{{model}}/instructions.stats.json",
+    conda:
+        "../envs/cpu-generation.yaml"
+    log:
+        "logs/{experiment}/{model}/instructions.log",
+    benchmark:
+        "benchmarks/{experiment}/{model}/instructions.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=3000,
+    shell:
+        "{PY} instructions --config {params.cfg} --input {input} --out {output} --stats {params.stats} --threads {threads} > {log} 2>&1"
+
+
+rule responses:
+    """I→R: n (response, tests) samples per instruction."""
+    input:
+        f"{RESULTS}/{{experiment}}/{{model}}/instructions.jsonl",
+    output:
+        f"{RESULTS}/{{experiment}}/{{model}}/responses.jsonl",
+    params:
+        cfg=lambda wc: W.stage_config(wc.experiment, "responses"),
+        stats=f"{RESULTS}/{{experiment}}/{{model}}/responses.stats.json",
+    conda:
+        "../envs/cpu-generation.yaml"
+    log:
+        "logs/{experiment}/{model}/responses.log",
+    benchmark:
+        "benchmarks/{experiment}/{model}/responses.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=3000,
+    shell:
+        "{PY} responses --config {params.cfg} --input {input} --out {output} --stats {params.stats} --threads {threads} > {log} 2>&1"

@@ -1,0 +1,20 @@
+rule seeds:
+    """Functions with docstrings from the corpus → filtered, decontaminated, deduplicated seeds."""
+    input:
+        model=f"{RESULTS}/_models/{{model}}.json",
+    output:
+        seeds=f"{RESULTS}/{{experiment}}/{{model}}/seeds.jsonl",
+        funnel=f"{RESULTS}/{{experiment}}/{{model}}/seeds.funnel.json",
+    params:
+        cfg=lambda wc: W.stage_config(wc.experiment, "seeds"),
+    conda:
+        "../envs/cpu-generation.yaml"
+    log:
+        "logs/{experiment}/{model}/seeds.log",
+    benchmark:
+        "benchmarks/{experiment}/{model}/seeds.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=4000,
+    shell:
+        "{PY} seeds --config {params.cfg} --out {output.seeds} --funnel {output.funnel} --threads {threads} > {log} 2>&1"

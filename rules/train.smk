@@ -1,0 +1,21 @@
+rule train:
+    """Instruction-tune the base model on its own data; export for the generation backend."""
+    input:
+        sft=f"{RESULTS}/{{experiment}}/{{model}}/sft.jsonl",
+        model=f"{RESULTS}/_models/{{model}}.json",
+    output:
+        directory(f"{RESULTS}/{{experiment}}/{{model}}/sft_model"),
+    params:
+        cfg=lambda wc: W.stage_config(wc.experiment, "train"),
+    conda:
+        "../envs/training.yaml"
+    log:
+        "logs/{experiment}/{model}/train.log",
+    benchmark:
+        "benchmarks/{experiment}/{model}/train.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=8000,
+        gpus=lambda wc: 0 if W.exp(wc.experiment)["train"]["method"] == "lora" and W.model == "gemma3-270m" else 1,
+    shell:
+        "{PY} train --config {params.cfg} --sft {input.sft} --out {output} --threads {threads} > {log} 2>&1"

@@ -1,0 +1,46 @@
+"""Generation backends behind one interface, resolved lazily by name.
+
+``generate(prompts, n, temperature, max_tokens, stop, seed) -> list[list[Completion]]``: one list of
+``n`` completions per prompt, in the order of ``prompts``. Importing this package imports no heavy
+library: a backend's module is imported only when it is asked for.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from .base import Backend, Completion, GenerationStats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..models import ModelSpec
+
+# name -> "module:Class"; the only place a backend is registered.
+REGISTRY: dict[str, str] = {
+    "llamacpp": "selfalign.backends.llamacpp:LlamaCppBackend",
+    "vllm": "selfalign.backends.vllm:VLLMBackend",
+    "openai": "selfalign.backends.openai:OpenAIBackend",
+}
+
+
+def backend_class(name: str) -> type[Backend]:
+    if name not in REGISTRY:
+        raise KeyError(f"unknown backend {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    module, cls = REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | None = None,
+                 model_path: str | None = None) -> Backend:
+    """The backend for the config's model (or ``spec``), weights provisioned."""
+    from ..models import get_spec, provision
+
+    spec = spec or get_spec(cfg)
+    name = spec.backend
+    if name == "openai" or (cfg["backend"].get("base_url") and name != "vllm"):
+        return backend_class("openai")(base_url=cfg["backend"]["base_url"], model=spec.name,
+                                       concurrency=cfg["backend"]["concurrency"])
+    path = model_path or str(provision(spec, cfg))
+    return backend_class(name).from_config(path, cfg, spec=spec, lora_path=lora_path)
+
+
+__all__ = ["Backend", "Completion", "GenerationStats", "REGISTRY", "backend_class", "load_backend"]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: str          # "stop" | "length"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0      # prompt tokens served from the KV/prefix cache, where known
+
+
+@dataclass
+class GenerationStats:
+    prompts: int = 0
+    completions: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def add(self, c: Completion) -> None:
+        self.completions += 1
+        self.prompt_tokens += c.prompt_tokens
+        self.cached_tokens += c.cached_tokens
+        self.completion_tokens += c.completion_tokens
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["completion_tokens_per_s"] = round(self.completion_tokens / self.seconds, 2) if self.seconds else None
+        d["cache_share"] = round(self.cached_tokens / self.prompt_tokens, 4) if self.prompt_tokens else None
+        return d
+
+
+class Backend(abc.ABC):
+    """One model, many prompts. Implementations must honour ``stop`` and return the finish reason."""
+
+    name: str = "base"
+
+    def __init__(self) -> None:
+        self.stats = GenerationStats()
+
+    @abc.abstractmethod
+    def generate(self, prompts: list[str], n: int = 1, temperature: float = 0.0, max_tokens: int = 256,
+                 stop: list[str] | None = None, seed: int | None = None,
+                 progress=None) -> list[list[Completion]]:
+        """``progress`` (optional) is called with each finished prompt's completions."""
+
+    def count_tokens(self, text: str) -> int:  # pragma: no cover - overridden where cheap
+        return len(text.split())
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def truncate_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:
+    """Cut ``text`` at the earliest stop string (for servers that may overshoot)."""
+    if not stop:
+        return text, False
+    cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)

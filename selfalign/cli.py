@@ -1,0 +1,302 @@
+"""``python -m selfalign STAGE …``: the only entry point the Snakemake rules call.
+
+Each stage reads its inputs, writes its outputs atomically (resuming from its work file), and
+fails with one line ``selfalign: error: …`` on bad input instead of a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("selfalign")
+
+
+def _cfg(path: str | None, overrides: list[str] | None = None) -> dict:
+    from . import config as C
+
+    extra = {}
+    for kv in overrides or []:
+        key, _, val = kv.partition("=")
+        node = extra
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        try:
+            node[parts[-1]] = json.loads(val)
+        except ValueError:
+            node[parts[-1]] = val
+    if path and path.endswith(".json"):
+        cfg = json.loads(Path(path).read_text())
+        return C.resolve(C.deep_merge(cfg, extra))
+    return C.load(path, extra)
+
+
+def _backend_factory(cfg: dict, threads: int | None = None, lora: str | None = None):
+    def make():
+        from .backends import load_backend
+        from .backends.llamacpp import LlamaCppBackend
+        from .models import get_spec, provision
+
+        spec = get_spec(cfg)
+        if spec.backend == "llamacpp" and not cfg["backend"]["base_url"]:
+            return LlamaCppBackend.from_config(str(provision(spec, cfg)), cfg, spec=spec, lora_path=lora, n_threads=threads)
+        return load_backend(cfg, spec, lora_path=lora)
+    return make
+
+
+# ------------------------------------------------------------------------------------- commands
+def cmd_config(a) -> None:
+    cfg = _cfg(a.configfile, a.set)
+    if a.action == "show":
+        print(json.dumps(cfg, indent=2, sort_keys=True))
+    else:
+        from . import config as C
+        print(f"ok: {a.configfile or '(defaults)'} is valid; experiments: {', '.join(C.experiment_configs(cfg))}")
+
+
+def cmd_model(a) -> None:
+    from .models import get_spec, model_info, provision
+    from .records import write_json_atomic
+
+    cfg = _cfg(a.config)
+    spec = get_spec(cfg, a.name)
+    path = provision(spec, cfg)
+    info = model_info(spec, path)
+    if a.out:
+        write_json_atomic(a.out, info)
+    print(json.dumps(info, indent=1))
+
+
+def cmd_seeds(a) -> None:
+    from .records import write_jsonl_atomic
+    from .seeds import run_seed_stage
+
+    cfg = _cfg(a.config)
+    seeds, funnel = run_seed_stage(cfg, _backend_factory(cfg, a.threads))
+    write_jsonl_atomic(a.out, seeds)
+    funnel.write(a.funnel)
+    log.info("seeds: %d written to %s", len(seeds), a.out)
+
+
+def cmd_generate(a) -> None:
+    from .generate import run_stage
+    from .records import Concepts, Instruction, Seed, read_records
+
+    cfg = _cfg(a.config)
+    if a.stage == "concepts":
+        parents = read_records(a.input, Seed)
+    elif a.stage == "instructions":
+        if cfg["generate"]["seed_path"] == "direct":
+            parents = read_records(a.input, Seed)
+        else:
+            parents = [c for c in read_records(a.input, Concepts) if c.ok]
+    else:
+        parents = [i for i in read_records(a.input, Instruction) if i.ok]
+    stats = run_stage(a.stage, cfg, parents, _backend_factory(cfg, a.threads), a.out, a.stats)
+    log.info("%s: %s", a.stage, json.dumps({k: v for k, v in stats.items() if k != "generation"}))
+
+
+def cmd_execute(a) -> None:
+    from .execute import run_executions
+    from .records import Response, read_records
+
+    cfg = _cfg(a.config)
+    if a.workers:
+        cfg["sandbox"]["workers"] = a.workers
+    stats = run_executions(cfg, read_records(a.responses, Response), a.out, a.stats,
+                           unsafe=True if a.unsafe_no_sandbox else None)
+    log.info("execute: %s", json.dumps(stats))
+
+
+def cmd_select(a) -> None:
+    from .benchdata import benchmark_texts
+    from .prompts import load_fewshot
+    from .records import Execution, Instruction, Response, read_records, write_jsonl_atomic
+    from .selection import select_sft
+
+    cfg = _cfg(a.config)
+    texts = []
+    if cfg["select"]["decontaminate"]:
+        d = cfg["seeds"]["decontamination"]
+        texts, _ = benchmark_texts(d["benchmarks"], cfg["evaluate"]["data"], d["files"])
+    sft, funnel = select_sft(cfg, read_records(a.instructions, Instruction), read_records(a.responses, Response),
+                             read_records(a.executions, Execution), load_fewshot(cfg["generate"]["fewshot_file"]), texts)
+    write_jsonl_atomic(a.out, sft)
+    funnel.write(a.funnel)
+    log.info("select: %d SFT examples", len(sft))
+
+
+def cmd_funnel(a) -> None:
+    from .report import build_funnel
+    from .records import write_json_atomic
+
+    write_json_atomic(a.out, build_funnel(a.seeds_funnel, a.concepts, a.instructions, a.responses, a.executions, a.select_funnel))
+
+
+def cmd_train(a) -> None:
+    from .train import train
+
+    cfg = _cfg(a.config)
+    if a.threads:
+        import torch
+        torch.set_num_threads(a.threads)
+    m = train(cfg, a.sft, a.out)
+    log.info("train: %d steps, final loss %.4f, %.1f s/step, peak RSS %.0f MB", m["steps"], m["final_loss"],
+             m["s_per_step"], m["peak_rss_mb"])
+
+
+def cmd_evaluate(a) -> None:
+    from .evaluate.run import run_benchmark
+
+    cfg = _cfg(a.config)
+    res = run_benchmark(cfg, a.benchmark, a.variant, a.out, train_dir=a.train_dir, threads=a.threads)
+    log.info("evaluate %s/%s: %s", a.variant, a.benchmark, json.dumps(res.get("summary") or res.get("skipped")))
+
+
+def cmd_paper(a) -> None:
+    from .paper import build_paper
+
+    cfg = _cfg(a.config)
+    build_paper(cfg, a.results_dir, a.paper_dir, a.figures_dir)
+
+
+def cmd_card(a) -> None:
+    from .card import export_dataset, write_manifest
+
+    cfg = _cfg(a.config)
+    export_dataset(cfg, a.sft, a.seeds, a.funnel, a.out_dir)
+    write_manifest(cfg, Path(a.sft).parent, a.manifest)
+
+
+def cmd_sandbox(a) -> None:
+    from .sandbox import Sandbox, SandboxLimits
+
+    src = Path(a.file).read_text()
+    lim = SandboxLimits(timeout_s=a.timeout, memory_mb=a.memory_mb)
+    v = Sandbox(lim, unsafe_no_sandbox=a.unsafe_no_sandbox).run(src)
+    print(json.dumps(v.as_dict()))
+    sys.exit(0 if v.verdict == "pass" else 1)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m selfalign", description=(
+        "SelfCodeAlign replication harness. Stages, in order: model, seeds, concepts, instructions, responses, "
+        "execute, select, funnel, train, evaluate, card, paper. `snakemake --cores all` runs them all."))
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="STAGE")
+
+    def add(name, fn, help_):
+        sp = sub.add_parser(name, help=help_)
+        sp.set_defaults(fn=fn)
+        return sp
+
+    sp = add("config", cmd_config, "validate or show a config")
+    sp.add_argument("action", choices=["validate", "show"])
+    sp.add_argument("--configfile", default="config/config.yaml")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key, e.g. seeds.count=10")
+
+    sp = add("model", cmd_model, "provision the model's weights (download/assemble once, verify sha256)")
+    sp.add_argument("--config")
+    sp.add_argument("--name")
+    sp.add_argument("--out")
+
+    sp = add("seeds", cmd_seeds, "extract and filter seed functions")
+    sp.add_argument("--config", required=True)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--funnel", required=True)
+    sp.add_argument("--threads", type=int)
+
+    for stage, inp in (("concepts", "seeds"), ("instructions", "concepts (or seeds for seed_path: direct)"),
+                       ("responses", "instructions")):
+        sp = add(stage, cmd_generate, f"generate {stage} from {inp}")
+        sp.set_defaults(stage=stage)
+        sp.add_argument("--config", required=True)
+        sp.add_argument("--input", required=True, help=f"{inp} JSONL")
+        sp.add_argument("--out", required=True)
+        sp.add_argument("--stats")
+        sp.add_argument("--threads", type=int)
+
+    sp = add("execute", cmd_execute, "run every response with its tests in the sandbox")
+    sp.add_argument("--config", required=True)
+    sp.add_argument("--responses", required=True)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--stats")
+    sp.add_argument("--workers", type=int)
+    sp.add_argument("--unsafe-no-sandbox", action="store_true", help="run generated code WITHOUT bubblewrap (dangerous)")
+
+    sp = add("select", cmd_select, "choose, filter and deduplicate the SFT data")
+    for k in ("config", "instructions", "responses", "executions", "out", "funnel"):
+        sp.add_argument(f"--{k}", required=True)
+
+    sp = add("funnel", cmd_funnel, "count what each stage kept and dropped")
+    for k in ("seeds-funnel", "concepts", "instructions", "responses", "executions", "select-funnel", "out"):
+        sp.add_argument(f"--{k}", required=True)
+
+    sp = add("train", cmd_train, "instruction-tune the base model on sft.jsonl")
+    sp.add_argument("--config", required=True)
+    sp.add_argument("--sft", required=True)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--threads", type=int)
+
+    sp = add("evaluate", cmd_evaluate, "run a benchmark on the base or SFT model")
+    sp.add_argument("--config", required=True)
+    sp.add_argument("--benchmark", required=True)
+    sp.add_argument("--variant", choices=["base", "sft"], required=True)
+    sp.add_argument("--train-dir")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--threads", type=int)
+
+    sp = add("paper", cmd_paper, "regenerate tables and figures from results")
+    sp.add_argument("--config", required=True)
+    sp.add_argument("--results-dir", default="results")
+    sp.add_argument("--paper-dir", default="paper")
+    sp.add_argument("--figures-dir", default="figures")
+
+    sp = add("card", cmd_card, "dataset card, datasets-loadable export and run manifest")
+    for k in ("config", "sft", "seeds", "funnel", "out-dir", "manifest"):
+        sp.add_argument(f"--{k}", required=True)
+
+    sp = add("sandbox", cmd_sandbox, "run one Python file in the sandbox and print its JSON verdict")
+    sp.add_argument("action", choices=["run"])
+    sp.add_argument("file")
+    sp.add_argument("--timeout", type=float, default=10.0)
+    sp.add_argument("--memory-mb", type=int, default=4096)
+    sp.add_argument("--unsafe-no-sandbox", action="store_true", help="run WITHOUT bubblewrap (dangerous)")
+    return p
+
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    from .config import ConfigError
+    from .models import ModelError
+    from .records import RecordError
+    from .sandbox import SandboxUnavailable
+    from .seeds import SeedError
+
+    known = (ConfigError, RecordError, ModelError, SandboxUnavailable, SeedError, FileNotFoundError)
+    try:
+        from .train import TrainError
+        known += (TrainError,)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        args.fn(args)
+    except known as e:
+        print(f"selfalign: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:
+        if e.errno == 28:  # ENOSPC: the work file keeps what was done; re-run after freeing space
+            print(f"selfalign: error: disk full while writing ({e}); completed records are kept, "
+                  f"free space and re-run to resume", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

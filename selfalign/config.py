@@ -1,0 +1,181 @@
+"""Load, default and validate a run configuration against config/schema.yaml.
+
+The same schema file serves Snakemake's ``validate`` and this loader; this loader adds what
+Snakemake lacks: nested defaults, rejection of unknown keys with the key's full path, and one-line
+errors that name the key and the allowed values.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased as one line that names the offending key."""
+
+
+def load_schema() -> dict:
+    with open(SCHEMA_PATH) as f:
+        return yaml.safe_load(f)
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path}:{where}: malformed YAML: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def apply_defaults(schema: dict, value: Any) -> Any:
+    """Fill defaults of ``schema`` into ``value`` recursively (objects only)."""
+    if value is None and "default" in schema:
+        value = copy.deepcopy(schema["default"])
+    if isinstance(value, dict) and "properties" in schema:
+        for key, sub in schema["properties"].items():
+            if key not in value and "default" in sub:
+                value[key] = copy.deepcopy(sub["default"])
+            if key in value:
+                value[key] = apply_defaults(sub, value[key])
+    return value
+
+
+def _path(error) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def _one_line(error) -> str:
+    key = _path(error)
+    v = error.validator
+    if v == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        where = key if key != "(top level)" else ""
+        names = ", ".join(f"{where + '.' if where else ''}{e}" for e in extra)
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"unknown key {names} (allowed here: {allowed})"
+    if v == "enum":
+        allowed = ", ".join(json.dumps(x) for x in error.validator_value)
+        return f"{key}: {json.dumps(error.instance)} is not allowed (allowed: {allowed})"
+    if v == "type":
+        want = error.validator_value
+        want = " or ".join(want) if isinstance(want, list) else want
+        return f"{key}: expected {want}, got {type(error.instance).__name__} {json.dumps(error.instance, default=str)}"
+    return f"{key}: {error.message}"
+
+
+def validate(cfg: dict, schema: dict | None = None) -> None:
+    import jsonschema
+
+    schema = schema or load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
+    if errors:
+        raise ConfigError(_one_line(errors[0]))
+
+
+def resolve(raw: dict | None) -> dict:
+    """Defaults applied, validated; returns a new dict."""
+    schema = load_schema()
+    cfg = apply_defaults(schema, copy.deepcopy(raw or {}))
+    validate(cfg, schema)
+    return cfg
+
+
+def load(path: str | Path | None = None, overrides: dict | None = None) -> dict:
+    raw = read_yaml(path) if path else {}
+    if overrides:
+        raw = deep_merge(raw, overrides)
+    return resolve(raw)
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def experiment_configs(cfg: dict) -> dict[str, dict]:
+    """The main experiment and every ablation, each a fully resolved config."""
+    out = {cfg["experiment"]: cfg}
+    for name, over in cfg.get("ablations", {}).items():
+        if name == cfg["experiment"]:
+            raise ConfigError(f"ablations.{name}: same name as the main experiment")
+        for key in ("ablations", "experiment"):
+            if key in over:
+                raise ConfigError(f"ablations.{name}.{key}: cannot be overridden in an ablation")
+        try:
+            sub = resolve(deep_merge({k: v for k, v in cfg.items() if k != "ablations"}, over))
+        except ConfigError as e:
+            raise ConfigError(f"ablations.{name}: {e}") from None
+        sub["experiment"] = name
+        out[name] = sub
+    return out
+
+
+def digest(obj: Any) -> str:
+    """Stable short hash of a JSON-able object (provenance, rerun triggers)."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+
+
+# Config sections each stage reads: a stage re-runs when (and only when) one of these changes.
+STAGE_SECTIONS = {
+    "model": ["models_sheet", "cache_dir"],
+    "seeds": ["corpus", "seeds", "evaluate.data", "backend", "models_sheet", "cache_dir"],
+    "concepts": ["generate", "backend", "models_sheet", "cache_dir"],
+    "instructions": ["generate", "backend", "models_sheet", "cache_dir"],
+    "responses": ["generate", "backend", "models_sheet", "cache_dir"],
+    "execute": ["sandbox"],
+    "select": ["select", "seeds.decontamination", "evaluate.data", "generate.fewshot_file"],
+    "train": ["train", "models_sheet", "cache_dir"],
+    "evaluate": ["evaluate", "sandbox", "backend", "models_sheet", "cache_dir"],
+    "paper": [],
+}
+
+
+def _get(cfg: dict, dotted: str):
+    node = cfg
+    for p in dotted.split("."):
+        node = node.get(p) if isinstance(node, dict) else None
+    return node
+
+
+def stage_config_path(cfg: dict, stage: str, directory: str | Path) -> Path:
+    """Write the full resolved config under a name that hashes only what ``stage`` reads, and
+    return it. Rules pass this path as a param, so Snakemake re-runs a stage exactly when a
+    setting it depends on changes."""
+    sections = STAGE_SECTIONS[stage] if stage != "paper" else sorted(cfg)
+    key = digest({"model": cfg["model"], "seed": cfg["seed"], **{s: _get(cfg, s) for s in sections}})
+    path = Path(directory) / cfg["experiment"] / f"{stage}-{key}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob = json.dumps(cfg, indent=1, sort_keys=True)
+    if not path.exists() or path.read_text() != blob:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(blob)
+        tmp.replace(path)
+    return path

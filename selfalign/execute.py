@@ -1,0 +1,45 @@
+"""Execution filter: every parsed (response, tests) pair runs in the sandbox; verdicts are
+appended to executions.jsonl as they come (resumable)."""
+from __future__ import annotations
+
+import collections
+import logging
+from pathlib import Path
+
+from .prompts import program
+from .records import Execution, Response, ResumableWriter, work_path, write_json_atomic
+from .sandbox import Sandbox, SandboxLimits, default_workers
+
+log = logging.getLogger(__name__)
+
+
+def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_path: str | Path | None = None,
+                   unsafe: bool | None = None) -> dict:
+    from tqdm import tqdm
+
+    todo = [r for r in responses if r.ok]
+    writer = ResumableWriter(work_path(out))
+    todo = [r for r in todo if r.id not in writer.done]
+    workers = default_workers(cfg["sandbox"]["workers"])
+    unsafe = cfg["sandbox"]["unsafe_no_sandbox"] if unsafe is None else unsafe
+    counts: collections.Counter = collections.Counter()
+    if todo:
+        sb = Sandbox(SandboxLimits.from_config(cfg), unsafe_no_sandbox=unsafe, workers=workers)
+        bar = tqdm(total=len(todo), desc="sandbox", unit="run", mininterval=2)
+
+        def done(i, v):
+            r = todo[i]
+            writer.append(Execution(id=r.id, instruction_id=r.instruction_id, verdict=v.verdict, exit_code=v.exit_code,
+                                    duration_s=v.duration_s, stdout_tail=v.stdout_tail[-500:], stderr_tail=v.stderr_tail[-1000:]))
+            counts[v.verdict] += 1
+            bar.update(1)
+            bar.set_postfix(passed=counts["pass"])
+
+        sb.run_many([program(r.code, r.test_code) for r in todo], workers, progress=done)
+        bar.close()
+    writer.finish(out)
+    stats = {"stage": "execute", "responses": len(responses), "ran": len(todo), "workers": workers,
+             "verdicts_this_run": dict(counts), "unsafe_no_sandbox": unsafe}
+    if stats_path:
+        write_json_atomic(stats_path, stats)
+    return stats

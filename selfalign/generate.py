@@ -1,0 +1,176 @@
+"""Self-OSS-Instruct stages: S->C (concepts), C->I (instructions) or S->I, and I->R (responses).
+
+Each stage reads its parent records, skips ids already in its work file (resume), sends the rest
+to the backend in one batch, and appends one record per item *as soon as it is finished*, kept or
+dropped (``ok``/``drop_reason``), so a kill loses at most the item in flight and the funnel can be
+counted from the records alone.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import prompts as P
+from .backends import Backend
+from .records import Concepts, Instruction, Response, ResumableWriter, Seed, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """One prompt to complete, and how to turn its completions into records."""
+    index: int
+    prompt: str
+    make: Callable[[list], list]   # completions -> records
+
+
+def _run_jobs(backend: Backend, jobs: list[Job], writer: ResumableWriter, n: int, temperature: float,
+              max_tokens: int, stop: list[str], seed: int, desc: str) -> None:
+    from tqdm import tqdm
+
+    if not jobs:
+        return
+    bar = tqdm(total=len(jobs), desc=desc, unit="item", mininterval=2)
+    t0 = time.perf_counter()
+    tok0 = backend.stats.completion_tokens
+
+    def on_done(i: int, completions) -> None:
+        writer.extend(jobs[i].make(completions))
+        bar.update(1)
+        dt = time.perf_counter() - t0
+        bar.set_postfix(tok_s=f"{(backend.stats.completion_tokens - tok0) / dt:.1f}" if dt else "-")
+
+    backend.generate([j.prompt for j in jobs], n=n, temperature=temperature, max_tokens=max_tokens,
+                     stop=stop, seed=seed, progress=on_done)
+    bar.close()
+
+
+def _drop_reason(c, exc: Exception | None) -> str:
+    if c.finish_reason == "length":
+        return "truncated"
+    return f"unparseable: {exc}" if exc else ""
+
+
+def concept_jobs(cfg: dict, seeds: list[Seed], examples: list[P.FewShot], done: set[str]) -> list[Job]:
+    g = cfg["generate"]["concepts"]
+    jobs = []
+    for idx, s in enumerate(seeds):
+        cid = f"c-{s.id}"
+        if cid in done:
+            continue
+        shots = P.pick_shots(P.item_rng(cfg["seed"], "concepts", idx), examples, g["shots"])
+
+        def make(comps, s=s, cid=cid, shots=shots):
+            c = comps[0]
+            try:
+                concepts = P.parse_concepts(c.text) if c.finish_reason != "length" else []
+                err = None
+            except P.ParseError as e:
+                concepts, err = [], e
+            ok = bool(concepts)
+            return [Concepts(id=cid, seed_id=s.id, seed=s.seed, concepts=concepts, fewshot_ids=[x.id for x in shots],
+                             ok=ok, drop_reason="" if ok else (_drop_reason(c, err) or "empty"), raw=c.text)]
+
+        jobs.append(Job(idx, P.prompt_sc(s.seed, shots), make))
+    return jobs
+
+
+def instruction_jobs(cfg: dict, parents: list, examples: list[P.FewShot], done: set[str]) -> list[Job]:
+    """C->I from Concepts records, or S->I from Seed records (seed_path: direct)."""
+    g = cfg["generate"]["instructions"]
+    direct = cfg["generate"]["seed_path"] == "direct"
+    jobs = []
+    for idx, par in enumerate(parents):
+        iid = f"i-{par.id}"
+        if iid in done:
+            continue
+        rng = P.item_rng(cfg["seed"], "instructions", idx)
+        category, difficulty = P.draw_properties(rng, g["category_weights"], g["difficulty_weights"])
+        shots = P.pick_shots(rng, examples, g["shots"])
+        if direct:
+            prompt = P.prompt_si(par.seed, category, difficulty, shots)
+            concepts, seed_id = [], par.id
+        else:
+            prompt = P.prompt_ci(par.concepts, category, difficulty, shots)
+            concepts, seed_id = par.concepts, par.seed_id
+
+        def make(comps, par=par, iid=iid, shots=shots, category=category, difficulty=difficulty,
+                 concepts=concepts, seed_id=seed_id):
+            c = comps[0]
+            text, err = "", None
+            if c.finish_reason != "length":
+                try:
+                    text = P.parse_instruction(c.text)
+                except P.ParseError as e:
+                    err = e
+            ok = bool(text)
+            return [Instruction(id=iid, parent_id=par.id, seed_id=seed_id, concepts=concepts, category=category,
+                                difficulty=difficulty, instruction=text, fewshot_ids=[x.id for x in shots], ok=ok,
+                                drop_reason="" if ok else _drop_reason(c, err), raw=c.text)]
+
+        jobs.append(Job(idx, prompt, make))
+    return jobs
+
+
+def response_jobs(cfg: dict, instructions: list[Instruction], examples: list[P.FewShot], done: set[str]) -> list[Job]:
+    g = cfg["generate"]["responses"]
+    jobs = []
+    for idx, ins in enumerate(instructions):
+        ids = [f"{ins.id}-r{k}" for k in range(g["n"])]
+        if all(i in done for i in ids):
+            continue
+        shots = P.pick_shots(P.item_rng(cfg["seed"], "responses", idx), examples, g["shots"])
+        sampling = {"temperature": g["temperature"], "max_tokens": g["max_tokens"], "n": g["n"], "seed": cfg["seed"]}
+
+        def make(comps, ins=ins, ids=ids, shots=shots, sampling=sampling):
+            recs = []
+            for rid, c in zip(ids, comps):
+                fields = dict(response="", tests="", code="", test_code="")
+                err = None
+                if c.finish_reason != "length":
+                    try:
+                        r, t, code, tcode = P.parse_response(c.text)
+                        fields = dict(response=r, tests=t, code=code, test_code=tcode)
+                    except P.ParseError as e:
+                        err = e
+                ok = bool(fields["code"])
+                recs.append(Response(id=rid, instruction_id=ins.id, instruction=ins.instruction, **fields,
+                                     fewshot_ids=[x.id for x in shots], sampling=sampling, ok=ok,
+                                     drop_reason="" if ok else _drop_reason(c, err), raw=c.text))
+            return recs
+
+        jobs.append(Job(idx, P.prompt_ir(ins.instruction, shots), make))
+    return jobs
+
+
+STAGES = {
+    "concepts": ("concepts", concept_jobs, P.STOP_SC),
+    "instructions": ("instructions", instruction_jobs, P.STOP_CI),
+    "responses": ("responses", response_jobs, P.STOP_IR),
+}
+
+
+def run_stage(stage: str, cfg: dict, parents: list, backend_factory: Callable[[], Backend], out: str | Path,
+              stats_path: str | Path | None = None) -> dict:
+    """Run one generation stage to ``out`` (resumable through its work file)."""
+    from .records import work_path
+
+    section, make_jobs, stop = STAGES[stage]
+    g = cfg["generate"][section]
+    examples = P.load_fewshot(cfg["generate"]["fewshot_file"])
+    writer = ResumableWriter(work_path(out))
+    jobs = make_jobs(cfg, parents, examples, writer.done)
+    stats: dict = {"stage": stage, "parents": len(parents), "resumed": len(writer.done), "todo": len(jobs)}
+    if jobs:
+        backend = backend_factory()
+        n = g.get("n", 1)
+        _run_jobs(backend, jobs, writer, n, g["temperature"], g["max_tokens"], stop, cfg["seed"], stage)
+        stats["generation"] = backend.stats.as_dict()
+    writer.finish(out)
+    if stats_path:
+        write_json_atomic(stats_path, stats)
+    return stats

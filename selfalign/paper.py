@@ -1,0 +1,422 @@
+"""Regenerate the paper's tables and figures from results/, beside the paper's published numbers.
+
+Tables: Markdown (paper/*.md) and LaTeX booktabs (paper/*.tex). Figures: PNG + PDF (figures/),
+greyscale-readable (hatches and markers, not colour alone). Everything is a pure function of the
+files under results/ and the reference CSV: deleting the outputs and re-running gives the same
+bytes (no timestamps; PDF creation dates off).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+REFERENCE = Path(__file__).parent / "data" / "paper_results.csv"
+DASH = "—"
+BENCH_LABEL = {"humaneval": "HumanEval", "humaneval_plus": "HumanEval+", "mbpp_plus": "MBPP+",
+               "livecodebench": "LiveCodeBench", "evalperf": "EvalPerf", "classeval": "ClassEval",
+               "ds1000": "DS-1000", "canitedit": "CanItEdit"}
+
+
+# ------------------------------------------------------------------------------------- loading
+def load_reference(path: Path = REFERENCE) -> list[dict]:
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        r["value"] = float(r["value"])
+    return rows
+
+
+@dataclass
+class Results:
+    """Everything the paper stage reads, gathered from results_dir."""
+    funnels: dict           # (experiment, model) -> steps
+    evals: dict             # (experiment, model, variant, benchmark) -> result json ("_base" experiment for base)
+    executions: dict        # (experiment, model) -> {(category, difficulty): [passed, total]}
+    manifests: dict         # (experiment, model) -> train manifest
+
+
+def gather(results_dir: str | Path, experiments: list[str]) -> Results:
+    root = Path(results_dir)
+    funnels, evals, execs, manifests = {}, {}, {}, {}
+    for exp_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
+        exp = exp_dir.name
+        if exp not in experiments and exp != "_base":
+            continue
+        for model_dir in sorted(p for p in exp_dir.iterdir() if p.is_dir()):
+            model = model_dir.name
+            if (model_dir / "funnel.json").exists():
+                funnels[(exp, model)] = json.loads((model_dir / "funnel.json").read_text())["steps"]
+            for f in sorted((model_dir / "eval").rglob("*.json")) if (model_dir / "eval").exists() else []:
+                variant = "base" if exp == "_base" else f.parent.name
+                evals[(exp, model, variant, f.stem)] = json.loads(f.read_text())
+            if (model_dir / "sft_model" / "train_manifest.json").exists():
+                manifests[(exp, model)] = json.loads((model_dir / "sft_model" / "train_manifest.json").read_text())
+            ex, ins = model_dir / "executions.jsonl", model_dir / "instructions.jsonl"
+            if ex.exists() and ins.exists():
+                execs[(exp, model)] = pass_rates(ins, ex)
+    return Results(funnels, evals, execs, manifests)
+
+
+def pass_rates(instructions: Path, executions: Path) -> dict:
+    from .records import iter_jsonl
+    props = {r["id"]: (r["category"], r["difficulty"]) for r in iter_jsonl(instructions)}
+    out: dict = defaultdict(lambda: [0, 0])
+    for r in iter_jsonl(executions):
+        key = props.get(r["instruction_id"])
+        if key:
+            out[key][0] += r["verdict"] == "pass"
+            out[key][1] += 1
+    return dict(out)
+
+
+def score(evals: dict, exp: str, model: str, variant: str, bench: str, suite: str | None = None) -> float | None:
+    r = evals.get(("_base" if variant == "base" else exp, model, variant, bench))
+    if not r or "summary" not in r:
+        return None
+    s = r["summary"]
+    suite = suite or ("plus" if "plus" in s else "base")
+    return (s.get(suite) or {}).get("pass@1")
+
+
+def skip_reason(evals: dict, exp: str, model: str, variant: str, bench: str) -> str | None:
+    r = evals.get(("_base" if variant == "base" else exp, model, variant, bench))
+    return r.get("skipped") if r else None
+
+
+# -------------------------------------------------------------------------------------- tables
+@dataclass
+class Table:
+    name: str
+    caption: str
+    header: list[str]
+    rows: list[list]
+    note: str = ""
+
+    def cell(self, v) -> str:
+        if v is None or v == "":
+            return DASH
+        if isinstance(v, float):
+            return f"{v:.1f}"
+        return str(v)
+
+    def markdown(self) -> str:
+        lines = [f"**{self.caption}**", "", "| " + " | ".join(self.header) + " |",
+                 "|" + "|".join("---" for _ in self.header) + "|"]
+        lines += ["| " + " | ".join(self.cell(v) for v in r) + " |" for r in self.rows]
+        if self.note:
+            lines += ["", self.note]
+        return "\n".join(lines) + "\n"
+
+    def latex(self) -> str:
+        def esc(s: str) -> str:
+            for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                         ("—", "---"), ("@", "@"), ("→", r"$\rightarrow$")):
+                s = s.replace(a, b)
+            return s
+        cols = "l" + "r" * (len(self.header) - 1)
+        lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{esc(self.caption)}}}", f"\\label{{tab:{self.name}}}",
+                 f"\\begin{{tabular}}{{{cols}}}", r"\toprule", " & ".join(esc(h) for h in self.header) + r" \\", r"\midrule"]
+        lines += [" & ".join(esc(self.cell(v)) for v in r) + r" \\" for r in self.rows]
+        lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+        return "\n".join(lines) + "\n"
+
+
+def ref_value(ref: list[dict], table: str, method: str | None = None, benchmark: str | None = None,
+              metric: str | None = None, model: str | None = None) -> float | None:
+    for r in ref:
+        if r["table"] == table and (method is None or r["method"] == method) and \
+                (benchmark is None or r["benchmark"] == benchmark) and (metric is None or r["metric"] == metric) and \
+                (model is None or r["model"] == model):
+            return r["value"]
+    return None
+
+
+def table_main(ref, res: Results, exp: str, models: list[str]) -> Table:
+    header = ["Benchmark", "Paper: CodeQwen1.5-7B base", "Paper: SelfCodeAlign"]
+    for m in models:
+        header += [f"Ours: {m} base", f"Ours: {m} SFT"]
+    rows = []
+    paper_map = {"humaneval_plus": ("main", "HumanEval+"), "mbpp_plus": ("main", "MBPP+"),
+                 "livecodebench": ("livecodebench", "LiveCodeBench(start 2023-09-01)"), "evalperf": ("evalperf", "EvalPerf"),
+                 "classeval": ("classeval", "ClassEval"), "ds1000": ("ds1000", "DS-1000"), "canitedit": ("canitedit", "CanItEdit")}
+    notes = []
+    for bench, label in BENCH_LABEL.items():
+        tab, pb = paper_map.get(bench, (None, None))
+        metric = "pass@1" if bench != "classeval" else "class-level pass@1"
+        row = [label, ref_value(ref, tab, "base", pb, metric) if tab else None,
+               ref_value(ref, tab, "SelfCodeAlign", pb, metric) if tab else None]
+        for m in models:
+            for variant in ("base", "sft"):
+                row.append(score(res.evals, exp, m, variant, bench))
+                why = skip_reason(res.evals, exp, m, variant, bench)
+                if why and why not in notes:
+                    notes.append(why)
+        rows.append(row)
+    return Table("main", f"Main results, pass@1 (%) — experiment {exp}", header, rows,
+                 note=("Not run here: " + "; ".join(notes)) if notes else "")
+
+
+def table_distillation(ref, res: Results, exp: str, models: list[str]) -> Table:
+    rows = []
+    for r in ref:
+        if r["table"] == "distillation":
+            ours = None
+            if r["method"] == "SelfCodeAlign" and models:
+                ours = score(res.evals, exp, models[0], "sft", "humaneval_plus")
+            rows.append([r["method"], r["value"], ours])
+    return Table("distillation", "Self-alignment vs distillation, HumanEval+ pass@1 (%)",
+                 ["Method", "Paper (CodeQwen1.5-7B, 74k pairs)", f"Ours ({models[0] if models else DASH})"], rows)
+
+
+def _ablation_rows(ref, res: Results, table: str, variants: list[tuple[str, str]], model: str, bench: str):
+    rows = []
+    for method, exp in variants:
+        rows.append([method, ref_value(ref, table, method), score(res.evals, exp, model, "sft", bench) if exp else None])
+    return rows
+
+
+def table_exec_filter(ref, res: Results, cfg_exps: dict, model: str, bench: str) -> Table:
+    by_mode = {c["select"]["mode"]: name for name, c in cfg_exps.items()
+               if c["generate"]["seed_path"] == "concepts"}
+    variants = [("passing responses only", by_mode.get("pass")), ("random responses", by_mode.get("random")),
+                ("failing responses only", by_mode.get("fail"))]
+    return Table("ablation_exec_filter", f"Execution-filter ablation, pass@1 (%) — ours on {BENCH_LABEL[bench]}",
+                 ["Selection", "Paper (HumanEval+)", f"Ours ({model})"],
+                 _ablation_rows(ref, res, "ablation_exec_filter", variants, model, bench))
+
+
+def table_seed(ref, res: Results, cfg_exps: dict, model: str, bench: str) -> Table:
+    direct = next((n for n, c in cfg_exps.items() if c["generate"]["seed_path"] == "direct"), None)
+    main = next((n for n, c in cfg_exps.items() if c["generate"]["seed_path"] == "concepts" and c["select"]["mode"] == "pass"), None)
+    variants = [("seed -> instruction directly (S->I)", direct),
+                ("random snippets -> concepts -> instruction", None),
+                ("filtered functions -> concepts -> instruction", main)]
+    return Table("ablation_seed", f"Seed/concept ablation, pass@1 (%) — ours on {BENCH_LABEL[bench]}",
+                 ["Seed path", "Paper (HumanEval+)", f"Ours ({model})"],
+                 _ablation_rows(ref, res, "ablation_seed", variants, model, bench))
+
+
+def table_matrix(res: Results, exp: str, models: list[str], bench: str) -> Table:
+    rows = [[m, score(res.evals, exp, m, "base", bench), score(res.evals, exp, m, "sft", bench), None] for m in models]
+    return Table("self_vs_teacher", f"Self vs teacher data across scales, {BENCH_LABEL[bench]} pass@1 (%)",
+                 ["Base model", "Base", "SFT on own data", "Paper"], rows,
+                 note="The paper's 3B–33B matrix cells are not available in text form: paper column left empty.")
+
+
+def funnel_value(steps: list[dict], stage: str, step: str) -> int | None:
+    for s in steps:
+        if s["stage"] == stage and s["step"] == step:
+            return s["kept"]
+    return None
+
+
+def last_kept(steps: list[dict], stage: str) -> int | None:
+    kept = [s["kept"] for s in steps if s["stage"] == stage]
+    return kept[-1] if kept else None
+
+
+def funnel_dropped(steps: list[dict], stage: str, step: str) -> int | None:
+    for s in steps:
+        if s["stage"] == stage and s["step"] == step:
+            return s["dropped"]
+    return None
+
+
+def table_data(res: Results) -> Table:
+    rows = []
+    for (exp, model), steps in sorted(res.funnels.items()):
+        rows.append([f"{exp} / {model}", funnel_value(steps, "seeds", "extracted"),
+                     last_kept(steps, "seeds"),
+                     funnel_value(steps, "instructions", "parsed"), funnel_value(steps, "responses", "generated"),
+                     funnel_value(steps, "responses", "parsed"), funnel_value(steps, "execute", "passed"),
+                     funnel_value(steps, "select", "sft")])
+    return Table("data", "Data statistics (counts at each stage)",
+                 ["Experiment / model", "Functions extracted", "Seeds", "Instructions", "Samples", "Parsed samples",
+                  "Passing samples", "SFT pairs"], rows)
+
+
+def table_side_by_side(res: Results, exp: str) -> Table:
+    rows = []
+    for (e, model), steps in sorted(res.funnels.items()):
+        if e != exp:
+            continue
+        rows.append([model, funnel_value(steps, "instructions", "parsed"), funnel_value(steps, "responses", "parsed"),
+                     funnel_value(steps, "execute", "passed"), funnel_dropped(steps, "select", "fewshot_copy"),
+                     funnel_dropped(steps, "select", "test_sanity"), funnel_value(steps, "select", "sft"),
+                     score(res.evals, exp, model, "base", "humaneval"), score(res.evals, exp, model, "sft", "humaneval")])
+    return Table("cpu_models", "CPU models side by side: yields and HumanEval pass@1 (%)",
+                 ["Model", "Instructions", "Parsed samples", "Passing", "Few-shot copies dropped",
+                  "Test-sanity drops", "SFT pairs", "HumanEval base", "HumanEval SFT"], rows,
+                 note="qwen2.5-coder-0.5b-instruct is instruction-tuned (not the paper's base-model setting).")
+
+
+def table_sc2(ref) -> Table:
+    rows = [[r["benchmark"], r["value"], None] for r in ref if r["table"] == "sc2_instruct"]
+    return Table("sc2_instruct", "StarCoder2-15B-Instruct-v0.1 (model card) beside our run at that scale",
+                 ["Benchmark", "Paper / model card", "Ours (starcoder2-15b)"], rows)
+
+
+# ------------------------------------------------------------------------------------- figures
+def _fig(title: str):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.set_title(title, fontsize=10)
+    return fig, ax
+
+
+def _save(fig, figures_dir: Path, name: str) -> list[Path]:
+    import matplotlib.pyplot as plt
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    outs = []
+    for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "Producer": None})):
+        p = figures_dir / f"{name}.{ext}"
+        fig.savefig(p, dpi=150, metadata=meta)
+        outs.append(p)
+    plt.close(fig)
+    return outs
+
+
+def _no_data(ax, what: str) -> None:
+    ax.text(0.5, 0.5, f"no data: {what}", ha="center", va="center", transform=ax.transAxes, fontsize=11)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def fig_funnel(res: Results, exp: str, model: str, cfg_name: str, figures_dir: Path) -> list[Path]:
+    fig, ax = _fig(f"Data funnel — {model}, experiment {exp} ({cfg_name})")
+    steps = res.funnels.get((exp, model))
+    if not steps:
+        _no_data(ax, f"results/{exp}/{model}/funnel.json not found")
+    else:
+        labels = [f"{s['stage']}: {s['step']}" for s in steps]
+        values = [s["kept"] for s in steps]
+        y = range(len(values))[::-1]
+        ax.barh(list(y), values, color="0.55", edgecolor="black", hatch="//")
+        ax.set_yticks(list(y))
+        ax.set_yticklabels(labels, fontsize=7)
+        ax.set_xscale("symlog")
+        ax.set_xlabel("items kept after the step (log scale)")
+        for yi, v in zip(y, values):
+            ax.text(v, yi, f" {v}", va="center", fontsize=7)
+    return _save(fig, figures_dir, "funnel")
+
+
+def fig_pass_rate(res: Results, exp: str, model: str, figures_dir: Path) -> list[Path]:
+    from .prompts import CATEGORIES, DIFFICULTIES
+    fig, ax = _fig(f"Sandbox pass rate of sampled responses — {model}, {exp}")
+    rates = res.executions.get((exp, model))
+    if not rates:
+        _no_data(ax, "no executions")
+    else:
+        width = 0.25
+        hatches = ["", "//", "xx"]
+        for j, d in enumerate(DIFFICULTIES):
+            xs, ys, ns = [], [], []
+            for i, c in enumerate(CATEGORIES):
+                p, n = rates.get((c, d), [0, 0])
+                xs.append(i + (j - 1) * width)
+                ys.append(100 * p / n if n else 0)
+                ns.append(n)
+            bars = ax.bar(xs, ys, width, label=d, color=str(0.3 + 0.25 * j), edgecolor="black", hatch=hatches[j])
+            for b, n in zip(bars, ns):
+                ax.text(b.get_x() + b.get_width() / 2, b.get_height(), f"n={n}", ha="center", va="bottom", fontsize=6)
+        ax.set_xticks(range(len(CATEGORIES)))
+        ax.set_xticklabels(list(CATEGORIES))
+        ax.set_ylabel("responses passing their own tests (%)")
+        ax.set_xlabel("task category")
+        ax.legend(title="difficulty", fontsize=7)
+    return _save(fig, figures_dir, "pass_rate")
+
+
+def fig_scale(ref, res: Results, exp: str, models_sheet: dict, figures_dir: Path, bench: str = "humaneval") -> list[Path]:
+    fig, ax = _fig(f"pass@1 by model scale — {BENCH_LABEL[bench]} (ours) and paper points, {exp}")
+    pts = []
+    for (e, model, variant, b), r in res.evals.items():
+        if b == bench and (e == exp or e == "_base") and "summary" in r and model in models_sheet:
+            pts.append((models_sheet[model].size_b, variant, score(res.evals, exp, model, variant, bench), model))
+    paper = [(7.0, "base", ref_value(ref, "main", "base", "HumanEval+"), "CodeQwen1.5-7B"),
+             (7.0, "sft", ref_value(ref, "main", "SelfCodeAlign", "HumanEval+"), "CodeQwen1.5-7B"),
+             (15.0, "sft", ref_value(ref, "sc2_instruct", None, "HumanEval+"), "StarCoder2-15B")]
+    if not pts:
+        _no_data(ax, f"no {bench} results")
+    else:
+        for variant, marker in (("base", "o"), ("sft", "s")):
+            xs = [p[0] for p in pts if p[1] == variant and p[2] is not None]
+            ys = [p[2] for p in pts if p[1] == variant and p[2] is not None]
+            ax.scatter(xs, ys, marker=marker, facecolor="white" if variant == "base" else "black", edgecolor="black",
+                       s=50, label=f"ours {variant} ({BENCH_LABEL[bench]})")
+        for variant, marker in (("base", "^"), ("sft", "D")):
+            xs = [p[0] for p in paper if p[1] == variant and p[2] is not None]
+            ys = [p[2] for p in paper if p[1] == variant and p[2] is not None]
+            ax.scatter(xs, ys, marker=marker, facecolor="0.6", edgecolor="black", s=50, label=f"paper {variant} (HumanEval+)")
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters (billions, log scale)")
+        ax.set_ylabel("pass@1 (%)")
+        ax.legend(fontsize=7)
+    return _save(fig, figures_dir, "scale")
+
+
+def fig_ablation(ref, res: Results, cfg_exps: dict, model: str, figures_dir: Path, bench: str = "humaneval") -> list[Path]:
+    fig, ax = _fig(f"Execution-filter ablation — ours ({model}, {BENCH_LABEL[bench]}) beside the paper (HumanEval+)")
+    t = table_exec_filter(ref, res, cfg_exps, model, bench)
+    labels = [r[0] for r in t.rows]
+    paper = [r[1] for r in t.rows]
+    ours = [r[2] for r in t.rows]
+    if all(v is None for v in paper + ours):
+        _no_data(ax, "no ablation results")
+    else:
+        xs = range(len(labels))
+        ax.bar([x - 0.2 for x in xs], [v or 0 for v in paper], 0.4, label="paper (CodeQwen1.5-7B)", color="0.75",
+               edgecolor="black", hatch="//")
+        ax.bar([x + 0.2 for x in xs], [v or 0 for v in ours], 0.4, label=f"ours ({model})", color="0.35", edgecolor="black")
+        for x, v in zip(xs, ours):
+            if v is None:
+                ax.text(x + 0.2, 0.5, "not run", rotation=90, ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(labels, fontsize=8)
+        ax.set_ylabel("pass@1 (%)")
+        ax.legend(fontsize=7)
+    return _save(fig, figures_dir, "ablation_exec_filter")
+
+
+# ----------------------------------------------------------------------------------------- build
+def build_paper(cfg: dict, results_dir: str | Path, paper_dir: str | Path, figures_dir: str | Path) -> dict:
+    from .config import experiment_configs
+    from .models import read_sheet
+
+    paper_dir, figures_dir = Path(paper_dir), Path(figures_dir)
+    paper_dir.mkdir(parents=True, exist_ok=True)
+    exps = experiment_configs(cfg)
+    main = cfg["experiment"]
+    res = gather(results_dir, list(exps))
+    ref = load_reference()
+    sheet = read_sheet(cfg["models_sheet"])
+    models = sorted({m for (_, m) in res.funnels} | {cfg["model"]})
+    bench = "humaneval_plus" if any(k[3] == "humaneval_plus" and "summary" in v for k, v in res.evals.items()) else "humaneval"
+    tables = [table_main(ref, res, main, models), table_distillation(ref, res, main, models),
+              table_exec_filter(ref, res, exps, cfg["model"], bench), table_seed(ref, res, exps, cfg["model"], bench),
+              table_matrix(res, main, models, bench), table_data(res), table_side_by_side(res, main), table_sc2(ref)]
+    for t in tables:
+        (paper_dir / f"{t.name}.md").write_text(t.markdown())
+        (paper_dir / f"{t.name}.tex").write_text(t.latex())
+    figs = []
+    figs += fig_funnel(res, main, cfg["model"], f"seed {cfg['seed']}", figures_dir)
+    figs += fig_pass_rate(res, main, cfg["model"], figures_dir)
+    figs += fig_scale(ref, res, main, sheet, figures_dir)
+    figs += fig_ablation(ref, res, exps, cfg["model"], figures_dir)
+    index = ["# Results regenerated by selfalign", "",
+             f"Experiment `{main}`, model `{cfg['model']}`. Paper numbers from `selfalign/data/paper_results.csv`.", ""]
+    for t in tables:
+        index += [t.markdown(), ""]
+    index += ["## Figures", ""] + [f"![{p.stem}](../{figures_dir.name}/{p.name})" for p in figs if p.suffix == ".png"]
+    (paper_dir / "README.md").write_text("\n".join(index) + "\n")
+    return {"tables": [t.name for t in tables], "figures": [str(p) for p in figs]}

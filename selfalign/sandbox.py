@@ -1,0 +1,301 @@
+"""Run untrusted generated Python inside a bubblewrap sandbox and return a verdict.
+
+Layers, outermost first (as root; the layout MACHINE_FACTS.md found to work here):
+  unshare --mount      a private mount namespace in which the interpreter's install directory is
+                       bind-mounted onto a tmpfs at /mnt/py, so an unprivileged uid can reach it
+                       even when it lives under a 0700 home (pyenv in /root);
+  prlimit              address space, CPU seconds, file size, process count;
+  setpriv              drop to an unprivileged uid (one per worker slot): RLIMIT_NPROC is not
+                       enforced for root, so a fork bomb would otherwise go through;
+  bwrap                --unshare-all (no network, own pid/ipc/uts namespaces), read-only /usr
+                       and interpreter, fresh tmpfs as /tmp = cwd = HOME, --die-with-parent,
+                       --new-session, cleared environment.
+Not root: bwrap runs directly as the calling user (who can read their own interpreter).
+
+The whole chain is its own process group; on timeout the group is SIGKILLed, bwrap dies, and
+the kernel ends every process left in the sandbox's pid namespace. Output is read through pipes
+and capped; a program that writes past the cap is killed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+log = logging.getLogger(__name__)
+
+VERDICTS = ("pass", "fail", "timeout", "memory", "error")
+TAIL = 2000
+UID_BASE = 61000          # worker slot k runs as uid UID_BASE + k (root mode)
+# `python -S` skips site (and the .pth files of the host's site-packages): 3x more runs per second
+# here. The boot line restores the exit()/quit() builtins that site would add, then runs the
+# program as __main__ (exec in -c's own __main__ keeps `if __name__ == "__main__":` working).
+BOOT = ("import builtins,sys;builtins.exit=builtins.quit=sys.exit;__file__='/sandbox/main.py';"
+        "sys.argv=[__file__];exec(compile(open(__file__,encoding='utf-8').read(),__file__,'exec'))")
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    timeout_s: float = 10.0
+    memory_mb: int = 4096
+    max_procs: int = 256
+    file_size_mb: int = 16
+    max_output_bytes: int = 1 << 20
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "SandboxLimits":
+        s = cfg["sandbox"]
+        return cls(timeout_s=s["timeout_s"], memory_mb=s["memory_mb"], max_procs=s["max_procs"],
+                   file_size_mb=s["file_size_mb"], max_output_bytes=s["max_output_bytes"])
+
+
+@dataclass
+class Verdict:
+    verdict: str
+    exit_code: int | None
+    duration_s: float
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def real_python() -> tuple[Path, Path]:
+    """(installation prefix, interpreter path inside it) of the running Python, shims resolved."""
+    exe = Path(os.path.realpath(sys.executable))
+    prefix = Path(os.path.realpath(sys.base_prefix))
+    try:
+        rel = exe.relative_to(prefix)
+    except ValueError:
+        cand = prefix / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        if not cand.exists():
+            raise SandboxUnavailable(f"cannot locate the interpreter of {sys.executable} under {prefix}")
+        rel = cand.relative_to(prefix)
+    return prefix, rel
+
+
+def check_available() -> None:
+    missing = [t for t in ("bwrap",) if shutil.which(t) is None]
+    if os.geteuid() == 0:
+        missing += [t for t in ("unshare", "prlimit", "setpriv") if shutil.which(t) is None]
+    if missing:
+        raise SandboxUnavailable(
+            f"sandbox tools not found: {', '.join(missing)}. Install them (apt-get install bubblewrap util-linux) "
+            f"or, knowing that generated code then runs unconfined, pass --unsafe-no-sandbox "
+            f"(config sandbox.unsafe_no_sandbox: true)")
+
+
+class Sandbox:
+    def __init__(self, limits: SandboxLimits | None = None, unsafe_no_sandbox: bool = False, workers: int = 1):
+        self.limits = limits or SandboxLimits()
+        self.unsafe = unsafe_no_sandbox
+        if self.unsafe:
+            log.warning("!!! UNSAFE: running generated code WITHOUT bubblewrap (rlimits only). "
+                        "It can read and write your files and reach the network. !!!")
+        else:
+            check_available()
+        self.prefix, self.py_rel = real_python()
+        self.root = os.geteuid() == 0
+        self._slots: queue.Queue[int] = queue.Queue()
+        for k in range(max(1, workers)):
+            self._slots.put(k)
+
+    # -------------------------------------------------------------------------------- commands
+    def _prlimit(self) -> list[str]:
+        lim = self.limits
+        cpu = int(math.ceil(lim.timeout_s)) + 1
+        return ["prlimit", f"--as={lim.memory_mb << 20}", f"--cpu={cpu}", f"--fsize={lim.file_size_mb << 20}",
+                f"--nproc={lim.max_procs}", f"--core=0", "--"]
+
+    def _bwrap(self, py_root: str, prog_dir: str, info_fd: int) -> list[str]:
+        cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+               "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+               "--symlink", "usr/bin", "/bin"]
+        for extra in ("/etc/ld.so.cache", "/etc/localtime"):
+            if os.path.exists(extra):
+                cmd += ["--ro-bind", extra, extra]
+        cmd += ["--ro-bind", py_root, "/opt/py", "--ro-bind", prog_dir, "/sandbox",
+                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp",
+                "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "PATH", "/opt/py/bin:/usr/bin",
+                "--setenv", "LD_LIBRARY_PATH", "/opt/py/lib", "--setenv", "PYTHONHASHSEED", "0",
+                "--setenv", "LANG", "C.UTF-8", "--info-fd", str(info_fd),
+                f"/opt/py/{self.py_rel}", "-I", "-S", "-B", "-c", BOOT]
+        return cmd
+
+    def command(self, prog_dir: str, info_fd: int, slot: int) -> list[str]:
+        if self.unsafe:
+            return self._prlimit() + [str(self.prefix / self.py_rel), "-I", "-S", "-B", "-c",
+                                      BOOT.replace("/sandbox/main.py", os.path.join(prog_dir, "main.py"))]
+        if not self.root:
+            return self._prlimit() + self._bwrap(str(self.prefix), prog_dir, info_fd)
+        uid = UID_BASE + slot
+        inner = self._prlimit() + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + \
+            self._bwrap("/mnt/py", prog_dir, info_fd)
+        stage = ("mount -t tmpfs -o mode=755,size=1m selfalign /mnt && mkdir /mnt/py && "
+                 f"mount --bind {_q(str(self.prefix))} /mnt/py && mount -o remount,bind,ro /mnt/py && exec \"$@\"")
+        return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", stage, "sandbox"] + inner
+
+    # ------------------------------------------------------------------------------------- run
+    def run(self, source: str, timeout_s: float | None = None) -> Verdict:
+        slot = self._slots.get()
+        try:
+            return self._run(source, timeout_s or self.limits.timeout_s, slot)
+        finally:
+            self._slots.put(slot)
+
+    def _run(self, source: str, timeout_s: float, slot: int) -> Verdict:
+        prog_dir = tempfile.mkdtemp(prefix="selfalign-sbx-")
+        info_r, info_w = os.pipe()
+        try:
+            os.chmod(prog_dir, 0o755)
+            main = Path(prog_dir) / "main.py"
+            main.write_text(source, encoding="utf-8")
+            os.chmod(main, 0o644)
+            cmd = self.command(prog_dir, info_w, slot)
+            t0 = time.perf_counter()
+            try:
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        start_new_session=True, pass_fds=(info_w,), cwd=prog_dir if self.unsafe else "/")
+            except OSError as e:
+                return Verdict("error", None, 0.0, note=f"could not start the sandbox: {e}")
+            os.close(info_w)
+            info_w = -1
+            over = threading.Event()
+            out, err = _Capture(proc.stdout, self.limits.max_output_bytes, over), _Capture(proc.stderr, self.limits.max_output_bytes, over)
+            for c in (out, err):
+                c.start()
+            timed_out = False
+            deadline = t0 + timeout_s
+            while True:
+                try:
+                    proc.wait(timeout=0.02)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if over.is_set() or time.perf_counter() > deadline:
+                    timed_out = not over.is_set()
+                    _killpg(proc)
+                    proc.wait()
+                    break
+            duration = time.perf_counter() - t0
+            _killpg(proc)  # anything the chain left in our group
+            out.join(5)
+            err.join(5)
+            info = _read_all(info_r)
+            return self._verdict(proc.returncode, timed_out, over.is_set(), duration, out, err, info)
+        finally:
+            if info_w >= 0:
+                os.close(info_w)
+            os.close(info_r)
+            shutil.rmtree(prog_dir, ignore_errors=True)
+
+    def _verdict(self, code, timed_out, over, duration, out, err, info) -> Verdict:
+        so, se = out.tail(), err.tail()
+        base = dict(exit_code=code, duration_s=round(duration, 4), stdout_tail=so, stderr_tail=se)
+        if not self.unsafe and not info and not timed_out:
+            return Verdict("error", note="sandbox failed to start", **base)
+        if timed_out:
+            return Verdict("timeout", note=f"wall clock > {self.limits.timeout_s}s", **base)
+        if over:
+            return Verdict("fail", note=f"output over {self.limits.max_output_bytes} bytes", **base)
+        if code == 0:
+            return Verdict("pass", **base)
+        if "MemoryError" in se:
+            return Verdict("memory", note=f"address space > {self.limits.memory_mb} MiB", **base)
+        if code in (128 + signal.SIGXCPU, -signal.SIGXCPU):
+            return Verdict("timeout", note="CPU time limit", **base)
+        return Verdict("fail", **base)
+
+    def run_many(self, sources: Sequence[str], workers: int, progress: Callable[[int, Verdict], None] | None = None) -> list[Verdict]:
+        results: list[Verdict | None] = [None] * len(sources)
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            futs = {pool.submit(self.run, s): i for i, s in enumerate(sources)}
+            from concurrent.futures import as_completed
+            for fut in as_completed(futs):
+                i = futs[fut]
+                results[i] = fut.result()
+                if progress:
+                    progress(i, results[i])
+        return results  # type: ignore[return-value]
+
+
+class _Capture(threading.Thread):
+    """Reads a pipe to the end, keeping head and tail; sets ``over`` past the byte cap."""
+
+    def __init__(self, pipe, cap: int, over: threading.Event):
+        super().__init__(daemon=True)
+        self.pipe, self.cap, self.over = pipe, cap, over
+        self.total = 0
+        self.buf = bytearray()
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = self.pipe.read1(65536)
+            except (OSError, ValueError):
+                break
+            if not chunk:
+                break
+            self.total += len(chunk)
+            self.buf += chunk
+            if len(self.buf) > 4 * TAIL:
+                del self.buf[: len(self.buf) - 2 * TAIL]
+            if self.total > self.cap:
+                self.over.set()
+        try:
+            self.pipe.close()
+        except OSError:
+            pass
+
+    def tail(self) -> str:
+        return bytes(self.buf[-TAIL:]).decode("utf-8", errors="replace")
+
+
+def _killpg(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read_all(fd: int) -> bytes:
+    os.set_blocking(fd, False)
+    data = b""
+    try:
+        while chunk := os.read(fd, 4096):
+            data += chunk
+    except BlockingIOError:
+        pass
+    return data
+
+
+def _q(s: str) -> str:
+    import shlex
+    return shlex.quote(s)
+
+
+def default_workers(cfg_workers: int = 0) -> int:
+    return cfg_workers or 2 * (os.cpu_count() or 1)
+
+
+def verdict_json(v: Verdict) -> str:
+    return json.dumps(v.as_dict())

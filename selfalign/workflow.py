@@ -1,0 +1,47 @@
+"""Helpers the Snakefile uses (kept here, where tests reach them, not in a common.smk)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import config as C
+
+
+class Workflow:
+    def __init__(self, raw_config: dict, config_dir: str = ".snakemake/selfalign/config"):
+        try:
+            self.cfg = C.resolve(raw_config)
+            self.experiments = C.experiment_configs(self.cfg)
+        except C.ConfigError as e:
+            raise SystemExit(f"selfalign: config error: {e}") from None
+        self.config_dir = config_dir
+        self.results = self.cfg["results_dir"]
+        self.model = self.cfg["model"]
+        self.main = self.cfg["experiment"]
+
+    def stage_config(self, experiment: str, stage: str) -> str:
+        return str(C.stage_config_path(self.experiments[experiment], stage, self.config_dir))
+
+    def exp(self, experiment: str) -> dict:
+        return self.experiments[experiment]
+
+    def benchmarks(self, experiment: str | None = None) -> list[str]:
+        return list(self.exp(experiment or self.main)["evaluate"]["benchmarks"])
+
+    def paper_inputs(self) -> dict[str, list[str]]:
+        r, m = self.results, self.model
+        funnels, evals = [], []
+        for e in self.experiments:
+            funnels.append(f"{r}/{e}/{m}/funnel.json")
+            evals += [f"{r}/{e}/{m}/eval/sft/{b}.json" for b in self.benchmarks(e)]
+        evals += [f"{r}/_base/{m}/eval/{b}.json" for b in self.benchmarks()]
+        return {"funnels": funnels, "evals": sorted(set(evals)),
+                "card": [f"{r}/{e}/{m}/dataset/README.md" for e in self.experiments]}
+
+
+PAPER_TABLES = ["main", "distillation", "ablation_exec_filter", "ablation_seed", "self_vs_teacher", "data",
+                "cpu_models", "sc2_instruct"]
+PAPER_FIGURES = ["funnel", "pass_rate", "scale", "ablation_exec_filter"]
+
+
+def repo_path(*parts: str) -> Path:
+    return C.REPO_ROOT.joinpath(*parts)

@@ -1,0 +1,47 @@
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def cfg():
+    from selfalign.config import resolve
+    return resolve({})
+
+
+def _model_path():
+    from selfalign.config import resolve
+    from selfalign.models import ModelError, get_spec, provision
+    cfg = resolve({})
+    try:
+        return provision(get_spec(cfg), cfg)
+    except ModelError as e:
+        pytest.skip(f"CPU model not available: {e}")
+
+
+@pytest.fixture(scope="session")
+def model_path():
+    pytest.importorskip("llama_cpp")
+    return _model_path()
+
+
+@pytest.fixture(scope="session")
+def llama(model_path):
+    from selfalign.backends.llamacpp import LlamaCppBackend
+    b = LlamaCppBackend(str(model_path), n_ctx=2048, seed=3)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    from selfalign.sandbox import Sandbox, SandboxLimits
+    if shutil.which("bwrap") is None:
+        pytest.fail("bubblewrap is not installed: scripts/setup.sh installs it (the sandbox tests must run)")
+    return Sandbox(SandboxLimits(timeout_s=5, memory_mb=1024, max_procs=64), workers=4)

@@ -1,0 +1,81 @@
+import json
+
+import pytest
+
+from selfalign import paper
+from selfalign.config import resolve
+
+
+def _write(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+
+
+def _eval(p1, plus=None):
+    s = {"base": {"pass@1": p1}}
+    if plus is not None:
+        s["plus"] = {"pass@1": plus}
+    return {"summary": s, "problems": []}
+
+
+@pytest.fixture
+def results(tmp_path):
+    r = tmp_path / "results"
+    m = "gemma3-270m"
+    _write(r / "_base" / m / "eval" / "humaneval.json", _eval(3.7))
+    _write(r / "selfalign" / m / "eval" / "sft" / "humaneval.json", _eval(6.1))
+    _write(r / "selfalign" / m / "eval" / "sft" / "ds1000.json", {"benchmark": "ds1000", "skipped": "skipped: ds1000 data not found at None"})
+    _write(r / "selfalign" / m / "funnel.json", {"steps": [
+        {"stage": "seeds", "step": "extracted", "kept": 2297, "dropped": 0},
+        {"stage": "seeds", "step": "sample", "kept": 48, "dropped": 7},
+        {"stage": "instructions", "step": "parsed", "kept": 40, "dropped": 8},
+        {"stage": "responses", "step": "generated", "kept": 160, "dropped": 0},
+        {"stage": "responses", "step": "parsed", "kept": 150, "dropped": 10},
+        {"stage": "execute", "step": "passed", "kept": 20, "dropped": 130},
+        {"stage": "select", "step": "fewshot_copy", "kept": 100, "dropped": 50},
+        {"stage": "select", "step": "test_sanity", "kept": 90, "dropped": 10},
+        {"stage": "select", "step": "sft", "kept": 5, "dropped": 0}]})
+    return r
+
+
+def test_tables_put_numbers_in_the_right_cells(results, tmp_path):
+    cfg = resolve({})
+    out = paper.build_paper(cfg, results, tmp_path / "paper", tmp_path / "figures")
+    main = (tmp_path / "paper" / "main.md").read_text()
+    row = next(l for l in main.splitlines() if l.startswith("| HumanEval |"))
+    assert row == "| HumanEval | — | — | 3.7 | 6.1 |"
+    row = next(l for l in main.splitlines() if l.startswith("| HumanEval+ |"))
+    assert row == "| HumanEval+ | 45.7 | 67.1 | — | — |"
+    assert "skipped: ds1000 data not found" in main
+    data = (tmp_path / "paper" / "data.md").read_text()
+    assert "| selfalign / gemma3-270m | 2297 | 48 | 40 | 160 | 150 | 20 | 5 |" in data
+    side = (tmp_path / "paper" / "cpu_models.md").read_text()
+    assert "| gemma3-270m | 40 | 150 | 20 | 50 | 10 | 5 | 3.7 | 6.1 |" in side
+    tex = (tmp_path / "paper" / "main.tex").read_text()
+    assert "\\toprule" in tex and "HumanEval+ & 45.7 & 67.1 & --- & ---" in tex
+    for f in ("funnel", "pass_rate", "scale", "ablation_exec_filter"):
+        assert (tmp_path / "figures" / f"{f}.png").stat().st_size > 1000
+        assert (tmp_path / "figures" / f"{f}.pdf").exists()
+    assert len(out["tables"]) == 8
+
+
+def test_rebuild_is_byte_identical(results, tmp_path):
+    cfg = resolve({})
+    for run in ("a", "b"):
+        paper.build_paper(cfg, results, tmp_path / run / "paper", tmp_path / run / "figures")
+    for sub in ("paper", "figures"):
+        for a in sorted((tmp_path / "a" / sub).iterdir()):
+            assert a.read_bytes() == (tmp_path / "b" / sub / a.name).read_bytes(), a.name
+
+
+def test_missing_data_figures_say_so(tmp_path):
+    cfg = resolve({})
+    paper.build_paper(cfg, tmp_path / "empty", tmp_path / "paper", tmp_path / "figures")
+    assert (tmp_path / "figures" / "funnel.png").exists()
+    assert "| HumanEval | — | — | — | — |" in (tmp_path / "paper" / "main.md").read_text()
+
+
+def test_reference_values_come_from_the_csv():
+    ref = paper.load_reference()
+    assert paper.ref_value(ref, "main", "SelfCodeAlign", "HumanEval+") == 67.1
+    assert paper.ref_value(ref, "ablation_exec_filter", "random responses") == 61.6
