@@ -44,21 +44,27 @@ rule select:
         "--executions {input.executions} --out {output.sft} --funnel {output.funnel} > {log} 2>&1"
 
 
+def funnel_inputs(wc):
+    d = f"{RESULTS}/{wc.experiment}/{wc.model}"
+    out = {"seeds": f"{d}/seeds.funnel.json", "instructions": f"{d}/instructions.jsonl",
+           "responses": f"{d}/responses.jsonl", "executions": f"{d}/executions.jsonl", "select": f"{d}/select.funnel.json"}
+    if W.exp(wc.experiment)["generate"]["seed_path"] == "concepts":
+        out["concepts"] = f"{d}/concepts.jsonl"
+    return out
+
+
 rule funnel:
     """What each filter kept and dropped, from seeds to SFT data."""
     input:
-        seeds=f"{RESULTS}/{{experiment}}/{{model}}/seeds.funnel.json",
-        concepts=f"{RESULTS}/{{experiment}}/{{model}}/concepts.jsonl",
-        instructions=f"{RESULTS}/{{experiment}}/{{model}}/instructions.jsonl",
-        responses=f"{RESULTS}/{{experiment}}/{{model}}/responses.jsonl",
-        executions=f"{RESULTS}/{{experiment}}/{{model}}/executions.jsonl",
-        select=f"{RESULTS}/{{experiment}}/{{model}}/select.funnel.json",
+        unpack(funnel_inputs),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/funnel.json",
+    params:
+        concepts=lambda wc, input: f"--concepts {input.concepts}" if "concepts" in input.keys() else "",
     conda:
         "../envs/cpu-generation.yaml"
     log:
         "logs/{experiment}/{model}/funnel.log",
     shell:
-        "{PY} funnel --seeds-funnel {input.seeds} --concepts {input.concepts} --instructions {input.instructions} "
+        "{PY} funnel --seeds-funnel {input.seeds} {params.concepts} --instructions {input.instructions} "
         "--responses {input.responses} --executions {input.executions} --select-funnel {input.select} --out {output} > {log} 2>&1"

@@ -232,8 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument(f"--{k}", required=True)
 
     sp = add("funnel", cmd_funnel, "count what each stage kept and dropped")
-    for k in ("seeds-funnel", "concepts", "instructions", "responses", "executions", "select-funnel", "out"):
+    for k in ("seeds-funnel", "instructions", "responses", "executions", "select-funnel", "out"):
         sp.add_argument(f"--{k}", required=True)
+    sp.add_argument("--concepts", help="concepts JSONL (absent for seed_path: direct)")
 
     sp = add("train", cmd_train, "instruction-tune the base model on sft.jsonl")
     sp.add_argument("--config", required=True)

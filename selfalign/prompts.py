@@ -174,11 +174,16 @@ def code_blocks(text: str) -> list[str]:
     return [b.strip("\n") for b in _FENCE.findall(text)]
 
 
+_TESTS_HEADER = re.compile(r"^#{2,4}\s*Tests?\b.*$", re.M | re.I)
+
+
 def parse_response(text: str) -> tuple[str, str, str, str]:
-    """(response text, tests text, solution code, test code) from an I->R completion."""
-    if H_TESTS not in text:
+    """(response text, tests text, solution code, test code) from an I->R completion.
+    The tests header is matched loosely ("### Test", "## Tests:"): small models vary it."""
+    m = _TESTS_HEADER.search(text)
+    if not m:
         raise ParseError("no tests section")
-    response, tests = text.split(H_TESTS, 1)
+    response, tests = text[:m.start()], text[m.end():]
     response, tests = response.strip(), tests.strip()
     for stop in STOP_IR:
         tests = tests.split(stop.strip(), 1)[0].strip()

@@ -15,10 +15,11 @@ def _count(path: str, stage: str, unit: str) -> list[dict]:
             {"stage": stage, "step": "parsed", "kept": ok, "dropped": len(rows) - ok, "reasons": dict(reasons) or None}]
 
 
-def build_funnel(seeds_funnel: str, concepts: str, instructions: str, responses: str, executions: str,
+def build_funnel(seeds_funnel: str, concepts: str | None, instructions: str, responses: str, executions: str,
                  select_funnel: str) -> dict:
     steps = json.load(open(seeds_funnel))["steps"]
-    steps += _count(concepts, "concepts", "seed")
+    if concepts:
+        steps += _count(concepts, "concepts", "seed")
     steps += _count(instructions, "instructions", "instruction")
     steps += _count(responses, "responses", "sample")
     verdicts = collections.Counter(r["verdict"] for r in iter_jsonl(executions))

@@ -25,7 +25,7 @@ class LlamaCppBackend(Backend):
     name = "llamacpp"
 
     def __init__(self, model_path: str, n_ctx: int = 4096, n_threads: int = 0, n_batch: int = 512,
-                 seed: int = 0, lora_path: str | None = None, top_p: float = 0.95):
+                 seed: int = 0, lora_path: str | None = None, top_p: float = 0.95, top_k: int = 64):
         super().__init__()
         try:
             from llama_cpp import Llama
@@ -39,6 +39,9 @@ class LlamaCppBackend(Backend):
         self.model_path = model_path
         self.lora_path = lora_path
         self.top_p = top_p
+        # top-k bounds the candidates top-p must sort: with a 262k-token vocabulary (Gemma 3) an
+        # unbounded top-p sort costs ~25% of generation speed on CPU.
+        self.top_k = top_k
         threads = n_threads or os.cpu_count() or 1
         self.llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
                          n_batch=n_batch, seed=seed, lora_path=lora_path, verbose=False)
@@ -75,7 +78,7 @@ class LlamaCppBackend(Backend):
         cached = self._cached_prefix(tokens)
         out = self.llm.create_completion(
             tokens, max_tokens=min(max_tokens, budget), temperature=temperature, top_p=self.top_p if temperature > 0 else 1.0,
-            top_k=0, min_p=0.0, repeat_penalty=1.0, stop=stop or [], seed=seed)
+            top_k=self.top_k if temperature > 0 else 0, min_p=0.0, repeat_penalty=1.0, stop=stop or [], seed=seed)
         ch = out["choices"][0]
         usage = out.get("usage", {})
         return Completion(text=ch["text"], finish_reason=ch.get("finish_reason") or "stop",

@@ -89,3 +89,9 @@ def test_parse_response_malformed(text, why):
 def test_sft_template_roundtrip():
     p = P.sft_prompt("  Do the thing.\n")
     assert p.startswith(P.SFT_SYSTEM) and p.endswith("### Response\n") and "### Instruction\nDo the thing.\n" in p
+
+
+def test_parse_response_accepts_header_variants():
+    for header in ("### Test", "## Tests:", "### tests"):
+        _, _, code, tcode = P.parse_response(GOOD.replace("### Tests", header))
+        assert code.startswith("def total") and tcode.startswith("assert")
