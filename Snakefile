@@ -6,12 +6,15 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-configfile: "config/config.yaml"
+import os
+
+# Relative to this file, so `snakemake -s <repo>/Snakefile -d <elsewhere>` works too.
+configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 from selfalign.workflow import Workflow, PAPER_TABLES, PAPER_FIGURES
 
 W = Workflow(config)                       # defaults + our one-line errors (unknown keys, types…)
-validate(W.cfg, "config/schema.yaml")      # the same schema, through Snakemake
+validate(W.cfg, os.path.join(workflow.basedir, "config/schema.yaml"))   # the same schema, through Snakemake
 RESULTS = W.results
 import sys
 PY = f"{sys.executable} -m selfalign"   # the interpreter running Snakemake (the venv)
