@@ -45,6 +45,15 @@ def load_humaneval() -> list[dict]:
     return read_jsonl_any(humaneval_path())
 
 
+# Benchmarks read from local files: (text fields, each a tuple of alternative names; row filter).
+LOCAL_BENCHMARKS = {
+    # MBPP test split: task ids 11-510 (the paper's decontamination set)
+    "mbpp": ((("text", "prompt"), ("code",)),
+             lambda r: not isinstance(r.get("task_id"), int) or 11 <= r["task_id"] <= 510),
+    "ds1000": ((("prompt",), ("reference_code",)), lambda r: True),
+}
+
+
 def benchmark_texts(names: list[str], data_paths: dict, extra_files: dict | None = None) -> tuple[list[str], dict]:
     """Texts (problems and solutions) of the named benchmarks; returns (texts, {name: count or reason})."""
     texts: list[str] = []
@@ -55,25 +64,15 @@ def benchmark_texts(names: list[str], data_paths: dict, extra_files: dict | None
             for r in rows:
                 texts += [r["prompt"], r["prompt"] + r["canonical_solution"]]
             report[name] = len(rows)
-        elif name == "mbpp":
-            path = data_paths.get("mbpp")
+        elif name in LOCAL_BENCHMARKS:
+            fields, keep = LOCAL_BENCHMARKS[name]
+            path = data_paths.get(name)
             if not path or not Path(path).exists():
-                report[name] = f"skipped: mbpp data not found at {path}"
+                report[name] = f"skipped: {name} data not found at {path}"
                 continue
-            rows = read_jsonl_any(path)
-            # MBPP test split: task ids 11-510 (the paper's decontamination set)
-            rows = [r for r in rows if not isinstance(r.get("task_id"), int) or 11 <= r["task_id"] <= 510]
+            rows = [r for r in read_jsonl_any(path) if keep(r)]
             for r in rows:
-                texts += [str(r.get("text") or r.get("prompt") or ""), str(r.get("code") or "")]
-            report[name] = len(rows)
-        elif name == "ds1000":
-            path = data_paths.get("ds1000")
-            if not path or not Path(path).exists():
-                report[name] = f"skipped: ds1000 data not found at {path}"
-                continue
-            rows = read_jsonl_any(path)
-            for r in rows:
-                texts += [str(r.get("prompt", "")), str(r.get("reference_code", ""))]
+                texts += [str(next((r[f] for f in alts if r.get(f)), "")) for alts in fields]
             report[name] = len(rows)
     for name, path in (extra_files or {}).items():
         if not Path(path).exists():

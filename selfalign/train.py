@@ -10,7 +10,6 @@ an HF checkpoint), dynamic padding, exported as a GGUF LoRA adapter that llama.c
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -83,14 +82,6 @@ class ListDataset:
         return {"input_ids": r.input_ids, "labels": r.labels}
 
 
-def data_hash(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(1 << 20):
-            h.update(b)
-    return h.hexdigest()
-
-
 # ---------------------------------------------------------------------------------- the model
 def load_base(spec, weights: Path, cache_root: Path, dtype=None):
     """(model, tokenizer) for training. A GGUF is dequantised by transformers once and cached as
@@ -135,7 +126,7 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
     from transformers import Trainer, TrainerCallback, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
-    from .models import cache_dir, get_spec, provision
+    from .models import cache_dir, get_spec, provision, sha256_file
     from .records import read_records
 
     t = cfg["train"]
@@ -226,7 +217,7 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = {
         "model": spec.name, "method": t["method"], "base_weights": str(weights), "examples": len(examples),
-        "used": len(rows), "dropped_overlong": dropped, "truncated": truncated, "data_sha256": data_hash(sft_path),
+        "used": len(rows), "dropped_overlong": dropped, "truncated": truncated, "data_sha256": sha256_file(sft_path),
         "train_config": t, "seed": cfg["seed"], "trainable_params": trainable, "steps": trainer.state.global_step,
         "resumed_from": last, "load_s": round(load_s, 1), "train_s": round(train_s, 1),
         "s_per_step": round(train_s / max(1, trainer.state.global_step), 3),

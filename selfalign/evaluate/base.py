@@ -1,7 +1,6 @@
 """What every benchmark shares: problems, prompts, sandboxed scoring, pass@k."""
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -11,11 +10,14 @@ from typing import Callable
 
 import numpy as np
 
+from ..models import sha256_file as file_sha256  # noqa: F401  (re-exported for benchmark modules)
 from ..prompts import code_blocks, sft_prompt
 
 log = logging.getLogger(__name__)
 
-COMPLETION_STOP = ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert "]
+# A completion of a function body ends at the first line back at column 0 (evalplus stops likewise).
+COMPLETION_STOP = ["\ndef ", "\nclass ", "\nif ", "\nprint(", "\n#", "\nassert ", "\n@", "\nimport ", "\nfrom ",
+                   '\n"""', "\n```", "\nfor ", "\nwhile "]
 INSTRUCT_STOP = ["\n```", "\n### "]
 
 
@@ -58,14 +60,6 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     if n - c < k:
         return 1.0
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(1 << 20):
-            h.update(b)
-    return h.hexdigest()
 
 
 def evaluate_problems(problems: list[Problem], backend, sandbox, style: str, n: int, temperature: float,

@@ -126,3 +126,17 @@ def test_judge_prompt_and_parse():
     assert p.count("### Function") == 4 and p.endswith("### Good seed (yes/no):")
     assert S.parse_judgement(" Yes.") == "yes" and S.parse_judgement("no way") == "no"
     assert S.parse_judgement("maybe") is None
+
+
+def test_mbpp_test_split_from_local_file(tmp_path):
+    import json
+
+    from selfalign.benchdata import benchmark_texts
+    code = "def remove_odd(l):\n    return [x for x in l if x % 2 == 0 and x is not None and x >= 0]"
+    rows = [{"task_id": 11, "text": "Write a python function to remove odd numbers from a given list.", "code": code},
+            {"task_id": 600, "text": "Training split task, not used for decontamination at all here.", "code": "pass"}]
+    p = tmp_path / "mbpp.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in rows))
+    texts, report = benchmark_texts(["mbpp", "ds1000"], {"mbpp": str(p), "ds1000": None}, {})
+    assert report["mbpp"] == 1 and report["ds1000"].startswith("skipped: ds1000 data not found")
+    assert Decontaminator(texts, n=10).contaminated("def keep_even(l):\n    " + code.split("\n", 1)[1])
