@@ -25,6 +25,7 @@ rule concepts:
     threads: workflow.cores
     resources:
         mem_mb=3000,
+        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} concepts --config {params.cfg} --input {input} --out {output} --stats {params.stats} --threads {threads} > {log} 2>&1"
 
@@ -47,6 +48,7 @@ rule instructions:
     threads: workflow.cores
     resources:
         mem_mb=3000,
+        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} instructions --config {params.cfg} --input {input} --out {output} --stats {params.stats} --threads {threads} > {log} 2>&1"
 
@@ -69,5 +71,6 @@ rule responses:
     threads: workflow.cores
     resources:
         mem_mb=3000,
+        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} responses --config {params.cfg} --input {input} --out {output} --stats {params.stats} --threads {threads} > {log} 2>&1"

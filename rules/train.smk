@@ -16,6 +16,6 @@ rule train:
     threads: workflow.cores
     resources:
         mem_mb=8000,
-        gpus=lambda wc: 0 if W.exp(wc.experiment)["train"]["method"] == "lora" and W.model == "gemma3-270m" else 1,
+        gpus=lambda wc: W.gpus(wc.experiment, "train"),
     shell:
         "{PY} train --config {params.cfg} --sft {input.sft} --out {output} --threads {threads} > {log} 2>&1"

@@ -24,6 +24,17 @@ class Workflow:
     def exp(self, experiment: str) -> dict:
         return self.experiments[experiment]
 
+    def gpus(self, experiment: str, stage: str) -> int:
+        """GPUs a job needs, for cluster executors: vLLM generation takes the model's tensor-parallel
+        GPUs; training takes them unless it is LoRA on a GGUF model (the CPU default)."""
+        from .models import get_spec
+
+        cfg = self.exp(experiment)
+        spec = get_spec(cfg)
+        if stage == "train":
+            return 0 if (spec.is_gguf and cfg["train"]["method"] == "lora") else max(1, spec.gpus)
+        return spec.gpus if spec.backend == "vllm" else 0
+
     def benchmarks(self, experiment: str | None = None) -> list[str]:
         return list(self.exp(experiment or self.main)["evaluate"]["benchmarks"])
 

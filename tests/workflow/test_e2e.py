@@ -67,3 +67,13 @@ def test_rerun_is_a_no_op(run_dir):
     out = subprocess.run([SNAKEMAKE, "-s", str(REPO_ROOT / "Snakefile"), "-d", str(run_dir), "-n", "--cores", "all",
                           "--configfile", str(REPO_ROOT / "config" / "ci.yaml")], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_report_bundles_figures_and_tables(run_dir):
+    report = run_dir / "report.html"
+    out = subprocess.run([SNAKEMAKE, "-s", str(REPO_ROOT / "Snakefile"), "-d", str(run_dir), "--cores", "1",
+                          "--configfile", str(REPO_ROOT / "config" / "ci.yaml"), "--report", str(report)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-1500:]
+    html = report.read_text(errors="replace")
+    assert "funnel.png" in html and "main.md" in html
