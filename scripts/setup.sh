@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the pipeline and the tests need, idempotently:
 #   1. system packages (bubblewrap for the sandbox, util-linux for unshare/setpriv/prlimit,
-#      node for pyright) when missing and we are root;
+#      node for pyright, slurm-wlm + munge for the cluster test) when missing and we are root;
 #   2. a virtual environment in .venv;
 #   3. llama-cpp-python, built ONCE into a wheel cache (~11 min on 2 cores) and reused after;
 #   4. the package itself with the cpu, train, eval and test extras (torch pinned to the CPU wheel).
@@ -20,6 +20,9 @@ missing=()
 command -v bwrap   >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v node    >/dev/null 2>&1 || missing+=(nodejs)
+# a real single-node SLURM for the cluster test (tests/workflow/test_slurm.py)
+command -v slurmctld >/dev/null 2>&1 || missing+=(slurm-wlm)
+command -v munged  >/dev/null 2>&1 || missing+=(munge)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing system packages: ${missing[*]}"
