@@ -1,7 +1,7 @@
 rule execute:
     """Run every (response, tests) pair in the bubblewrap sandbox."""
     input:
-        f"{RESULTS}/{{experiment}}/{{model}}/responses.jsonl",
+        lambda wc: W.data(wc.experiment, wc.model, "responses"),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/executions.jsonl",
     params:
@@ -23,9 +23,9 @@ rule execute:
 rule select:
     """One response per instruction; copy/sanity filters, dedup, decontamination → sft.jsonl."""
     input:
-        instructions=f"{RESULTS}/{{experiment}}/{{model}}/instructions.jsonl",
-        responses=f"{RESULTS}/{{experiment}}/{{model}}/responses.jsonl",
-        executions=f"{RESULTS}/{{experiment}}/{{model}}/executions.jsonl",
+        instructions=lambda wc: W.data(wc.experiment, wc.model, "instructions"),
+        responses=lambda wc: W.data(wc.experiment, wc.model, "responses"),
+        executions=lambda wc: W.data(wc.experiment, wc.model, "execute"),
     output:
         sft=f"{RESULTS}/{{experiment}}/{{model}}/sft.jsonl",
         funnel=f"{RESULTS}/{{experiment}}/{{model}}/select.funnel.json",
@@ -45,11 +45,12 @@ rule select:
 
 
 def funnel_inputs(wc):
-    d = f"{RESULTS}/{wc.experiment}/{wc.model}"
-    out = {"seeds": f"{d}/seeds.funnel.json", "instructions": f"{d}/instructions.jsonl",
-           "responses": f"{d}/responses.jsonl", "executions": f"{d}/executions.jsonl", "select": f"{d}/select.funnel.json"}
-    if W.exp(wc.experiment)["generate"]["seed_path"] == "concepts":
-        out["concepts"] = f"{d}/concepts.jsonl"
+    e, m = wc.experiment, wc.model
+    out = {"seeds": W.data(e, m, "seeds", "seeds.funnel.json"), "instructions": W.data(e, m, "instructions"),
+           "responses": W.data(e, m, "responses"), "executions": W.data(e, m, "execute"),
+           "select": f"{RESULTS}/{e}/{m}/select.funnel.json"}
+    if W.exp(e)["generate"]["seed_path"] == "concepts":
+        out["concepts"] = W.data(e, m, "concepts")
     return out
 
 

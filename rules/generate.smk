@@ -1,16 +1,19 @@
 # Self-OSS-Instruct: S→C→I (or S→I), then I→R. Each stage resumes from results/…/.work/ after a kill.
 
 
+# Inputs come from W.data(): an ablation that changes nothing upstream reads the main experiment's
+# records instead of recomputing them.
+
+
 def generation_input(wc):
-    if W.exp(wc.experiment)["generate"]["seed_path"] == "direct":
-        return f"{RESULTS}/{wc.experiment}/{wc.model}/seeds.jsonl"
-    return f"{RESULTS}/{wc.experiment}/{wc.model}/concepts.jsonl"
+    direct = W.exp(wc.experiment)["generate"]["seed_path"] == "direct"
+    return W.data(wc.experiment, wc.model, "seeds" if direct else "concepts")
 
 
 rule concepts:
     """S→C: programming concepts of each seed."""
     input:
-        f"{RESULTS}/{{experiment}}/{{model}}/seeds.jsonl",
+        lambda wc: W.data(wc.experiment, wc.model, "seeds"),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/concepts.jsonl",
     params:
@@ -56,7 +59,7 @@ rule instructions:
 rule responses:
     """I→R: n (response, tests) samples per instruction."""
     input:
-        f"{RESULTS}/{{experiment}}/{{model}}/instructions.jsonl",
+        lambda wc: W.data(wc.experiment, wc.model, "instructions"),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/responses.jsonl",
     params:

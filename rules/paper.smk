@@ -2,7 +2,7 @@ rule dataset_card:
     """Dataset card + export of sft.jsonl loadable with datasets.load_dataset("json", …)."""
     input:
         sft=f"{RESULTS}/{{experiment}}/{{model}}/sft.jsonl",
-        seeds=f"{RESULTS}/{{experiment}}/{{model}}/seeds.jsonl",
+        seeds=lambda wc: W.data(wc.experiment, wc.model, "seeds"),
         funnel=f"{RESULTS}/{{experiment}}/{{model}}/funnel.json",
     output:
         card=f"{RESULTS}/{{experiment}}/{{model}}/dataset/README.md",

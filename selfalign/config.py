@@ -147,9 +147,10 @@ def digest(obj: Any) -> str:
 STAGE_SECTIONS = {
     "model": ["models_sheet", "cache_dir"],
     "seeds": ["corpus", "seeds", "evaluate.data", "backend", "models_sheet", "cache_dir"],
-    "concepts": ["generate", "backend", "models_sheet", "cache_dir"],
-    "instructions": ["generate", "backend", "models_sheet", "cache_dir"],
-    "responses": ["generate", "backend", "models_sheet", "cache_dir"],
+    "concepts": ["generate.concepts", "generate.fewshot_file", "backend", "models_sheet", "cache_dir"],
+    "instructions": ["generate.instructions", "generate.seed_path", "generate.fewshot_file", "backend", "models_sheet",
+                     "cache_dir"],
+    "responses": ["generate.responses", "generate.fewshot_file", "backend", "models_sheet", "cache_dir"],
     "execute": ["sandbox"],
     "select": ["select", "seeds.decontamination", "evaluate.data", "generate.fewshot_file"],
     "train": ["train", "models_sheet", "cache_dir"],
@@ -163,6 +164,20 @@ def _get(cfg: dict, dotted: str):
     for p in dotted.split("."):
         node = node.get(p) if isinstance(node, dict) else None
     return node
+
+
+def upstream(cfg: dict, stage: str) -> list[str]:
+    """The data stages ``stage`` depends on, itself included, in pipeline order."""
+    chain = ["seeds"] + (["concepts"] if cfg["generate"]["seed_path"] == "concepts" else []) + \
+        ["instructions", "responses", "execute"]
+    return chain[: chain.index(stage) + 1]
+
+
+def data_key(cfg: dict, stage: str) -> str:
+    """Hash of every setting that decides the records of ``stage`` (its own and its upstream's):
+    two experiments with the same key share the stage's output instead of recomputing it."""
+    sections = sorted({s for st in upstream(cfg, stage) for s in STAGE_SECTIONS[st]})
+    return digest({"model": cfg["model"], "seed": cfg["seed"], **{s: _get(cfg, s) for s in sections}})
 
 
 def stage_config_path(cfg: dict, stage: str, directory: str | Path) -> Path:

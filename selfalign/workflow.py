@@ -18,6 +18,22 @@ class Workflow:
         self.model = self.cfg["model"]
         self.main = self.cfg["experiment"]
 
+    def source(self, experiment: str, stage: str) -> str:
+        """The experiment whose ``stage`` records this experiment uses: the main experiment (or the
+        first by name) with the same data key, so an ablation recomputes only what it changes."""
+        key = C.data_key(self.exp(experiment), stage)
+        for name in [self.main] + sorted(self.experiments):
+            cfg = self.exp(name)
+            if stage in C.upstream(cfg, "execute") and C.data_key(cfg, stage) == key:
+                return name
+        return experiment
+
+    def data(self, experiment: str, model: str, stage: str, name: str | None = None) -> str:
+        """Path of a data stage's file for ``experiment`` (possibly another experiment's, shared)."""
+        files = {"seeds": "seeds.jsonl", "concepts": "concepts.jsonl", "instructions": "instructions.jsonl",
+                 "responses": "responses.jsonl", "execute": "executions.jsonl"}
+        return f"{self.results}/{self.source(experiment, stage)}/{model}/{name or files[stage]}"
+
     def stage_config(self, experiment: str, stage: str) -> str:
         return str(C.stage_config_path(self.experiments[experiment], stage, self.config_dir))
 

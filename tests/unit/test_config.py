@@ -71,3 +71,15 @@ def test_shipped_configs_are_valid():
         path = C.REPO_ROOT / "config" / name
         if path.exists():
             C.experiment_configs(C.load(path))
+
+
+def test_ablations_share_only_unchanged_upstream():
+    from selfalign.workflow import Workflow
+    w = Workflow({"ablations": {"n4": {"generate": {"responses": {"n": 4}}},
+                                "direct": {"generate": {"seed_path": "direct"}},
+                                "random": {"select": {"mode": "random"}}}})
+    assert w.source("n4", "instructions") == "selfalign" and w.source("n4", "responses") == "n4"
+    assert w.source("n4", "execute") == "n4"
+    assert w.source("direct", "seeds") == "selfalign" and w.source("direct", "instructions") == "direct"
+    assert all(w.source("random", s) == "selfalign" for s in ("seeds", "concepts", "instructions", "responses", "execute"))
+    assert w.data("random", "m", "execute") == "results/selfalign/m/executions.jsonl"

@@ -38,7 +38,9 @@ def test_paper_config_dry_run_has_every_ablation(tmp_path):
     j = jobs(out.stdout)
     assert j["train"] == 4 and j["select"] == 4             # main + 3 ablations
     assert j["evaluate_sft"] == 4 * 8 and j["evaluate_base"] == 8
-    assert j.get("concepts") == 3                           # S->I ablation skips S->C
+    # shared upstream: the selection ablations reuse the main run's data; S->I shares only the seeds
+    assert j["seeds"] == 1 and j["concepts"] == 1
+    assert j["instructions"] == j["responses"] == j["execute"] == 2
 
 
 def test_bad_config_fails_with_one_line(tmp_path):
