@@ -48,12 +48,14 @@ def _free_port():
 
 
 @pytest.fixture(scope="module")
-def server(model_path):
+def server(model_path, tmp_path_factory):
     pytest.importorskip("uvicorn")
     port = _free_port()
+    # the server logs a lot while loading: to a file, not a pipe nobody reads (it would block)
+    log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "1024", "--seed", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.time() + 60
     import urllib.request
@@ -63,7 +65,8 @@ def server(model_path):
             break
         except Exception:
             if proc.poll() is not None:
-                pytest.fail("llama.cpp server died: " + proc.stderr.read().decode()[-500:])
+                log.seek(0)
+                pytest.fail("llama.cpp server died: " + log.read()[-500:])
             time.sleep(0.5)
     else:
         proc.kill()
@@ -74,6 +77,7 @@ def server(model_path):
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
 
 
 def test_openai_backend_against_llamacpp_server(server, llama):
