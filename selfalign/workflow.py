@@ -67,7 +67,7 @@ class Workflow:
 
 PAPER_TABLES = ["main", "distillation", "ablation_exec_filter", "ablation_seed", "self_vs_teacher", "data",
                 "cpu_models", "sc2_instruct"]
-PAPER_FIGURES = ["funnel", "pass_rate", "scale", "ablation_exec_filter"]
+PAPER_FIGURES = ["funnel", "pass_rate", "scale", "ablation_exec_filter", "cpu_models"]
 
 
 def repo_path(*parts: str) -> Path:

@@ -53,7 +53,7 @@ def test_tables_put_numbers_in_the_right_cells(results, tmp_path):
     assert "| gemma3-270m | 40 | 150 | 20 | 50 | 10 | 5 | 3.7 | 6.1 |" in side
     tex = (tmp_path / "paper" / "main.tex").read_text()
     assert "\\toprule" in tex and "HumanEval+ & 45.7 & 67.1 & --- & ---" in tex
-    for f in ("funnel", "pass_rate", "scale", "ablation_exec_filter"):
+    for f in ("funnel", "pass_rate", "scale", "ablation_exec_filter", "cpu_models"):
         assert (tmp_path / "figures" / f"{f}.png").stat().st_size > 1000
         assert (tmp_path / "figures" / f"{f}.pdf").exists()
     assert len(out["tables"]) == 8
