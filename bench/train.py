@@ -41,11 +41,11 @@ def main() -> None:
         tokens, t = 0, time.perf_counter()
         for step in range(a.steps):
             batch = [rows[(step * a.batch + i) % len(rows)] for i in range(a.batch)]
+            tokens += sum(len(b["input_ids"]) for b in batch)          # real (unpadded) tokens
             if pad_to:
                 batch = [{"input_ids": b["input_ids"] + [tok.pad_token_id] * (pad_to - len(b["input_ids"])),
                           "labels": b["labels"] + [-100] * (pad_to - len(b["labels"]))} for b in batch]
             x = collate(batch)
-            tokens += int(x["attention_mask"].sum()) if not pad_to else sum(len(r["input_ids"]) for r in batch)
             loss = model(**x).loss
             loss.backward()
             opt.step()
