@@ -142,14 +142,18 @@ class Sandbox:
         return cmd
 
     def command(self, prog_dir: str, info_fd: int, slot: int) -> list[str]:
+        # --pdeathsig: if the harness itself is killed (SIGKILL leaves no chance to clean up), the
+        # kernel kills bwrap, and bwrap's --die-with-parent and pid namespace take the program
+        # down with it. setpriv sets it after changing uid (a uid change would clear it).
+        pdeath = ["setpriv", "--pdeathsig=KILL", "--"] if shutil.which("setpriv") else []
         if self.unsafe:
-            return self._prlimit() + [str(self.prefix / self.py_rel), "-I", "-S", "-B", "-c",
-                                      BOOT.replace("/sandbox/main.py", os.path.join(prog_dir, "main.py"))]
+            return self._prlimit() + pdeath + [str(self.prefix / self.py_rel), "-I", "-S", "-B", "-c",
+                                               BOOT.replace("/sandbox/main.py", os.path.join(prog_dir, "main.py"))]
         if not self.root:
-            return self._prlimit() + self._bwrap(str(self.prefix), prog_dir, info_fd)
+            return self._prlimit() + pdeath + self._bwrap(str(self.prefix), prog_dir, info_fd)
         uid = UID_BASE + slot
-        inner = self._prlimit() + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + \
-            self._bwrap("/mnt/py", prog_dir, info_fd)
+        inner = self._prlimit() + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                                   "--pdeathsig=KILL", "--"] + self._bwrap("/mnt/py", prog_dir, info_fd)
         stage = ("mount -t tmpfs -o mode=755,size=1m selfalign /mnt && mkdir /mnt/py && "
                  f"mount --bind {_q(str(self.prefix))} /mnt/py && mount -o remount,bind,ro /mnt/py && exec \"$@\"")
         return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", stage, "sandbox"] + inner
