@@ -166,6 +166,11 @@ def _get(cfg: dict, dotted: str):
     return node
 
 
+def sections_digest(cfg: dict, sections) -> str:
+    """Hash of the given (dotted) config sections, plus the model and the run seed."""
+    return digest({"model": cfg["model"], "seed": cfg["seed"], **{s: _get(cfg, s) for s in sections}})
+
+
 def upstream(cfg: dict, stage: str) -> list[str]:
     """The data stages ``stage`` depends on, itself included, in pipeline order."""
     chain = ["seeds"] + (["concepts"] if cfg["generate"]["seed_path"] == "concepts" else []) + \
@@ -176,16 +181,14 @@ def upstream(cfg: dict, stage: str) -> list[str]:
 def data_key(cfg: dict, stage: str) -> str:
     """Hash of every setting that decides the records of ``stage`` (its own and its upstream's):
     two experiments with the same key share the stage's output instead of recomputing it."""
-    sections = sorted({s for st in upstream(cfg, stage) for s in STAGE_SECTIONS[st]})
-    return digest({"model": cfg["model"], "seed": cfg["seed"], **{s: _get(cfg, s) for s in sections}})
+    return sections_digest(cfg, sorted({s for st in upstream(cfg, stage) for s in STAGE_SECTIONS[st]}))
 
 
 def stage_config_path(cfg: dict, stage: str, directory: str | Path) -> Path:
     """Write the full resolved config under a name that hashes only what ``stage`` reads, and
     return it. Rules pass this path as a param, so Snakemake re-runs a stage exactly when a
     setting it depends on changes."""
-    sections = STAGE_SECTIONS[stage] if stage != "paper" else sorted(cfg)
-    key = digest({"model": cfg["model"], "seed": cfg["seed"], **{s: _get(cfg, s) for s in sections}})
+    key = sections_digest(cfg, STAGE_SECTIONS[stage] if stage != "paper" else sorted(cfg))
     path = Path(directory) / cfg["experiment"] / f"{stage}-{key}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = json.dumps(cfg, indent=1, sort_keys=True)

@@ -17,6 +17,7 @@ class Workflow:
         self.results = self.cfg["results_dir"]
         self.model = self.cfg["model"]
         self.main = self.cfg["experiment"]
+        self._specs: dict = {}
 
     def source(self, experiment: str, stage: str) -> str:
         """The experiment whose ``stage`` records this experiment uses: the main experiment (or the
@@ -46,7 +47,10 @@ class Workflow:
         from .models import get_spec
 
         cfg = self.exp(experiment)
-        spec = get_spec(cfg)
+        key = (cfg["models_sheet"], cfg["model"])
+        if key not in self._specs:                   # the sheet is read once, not once per job
+            self._specs[key] = get_spec(cfg)
+        spec = self._specs[key]
         if stage == "train":
             return 0 if (spec.is_gguf and cfg["train"]["method"] == "lora") else max(1, spec.gpus)
         return spec.gpus if spec.backend == "vllm" else 0

@@ -10,7 +10,6 @@ from typing import Callable
 
 import numpy as np
 
-from ..models import sha256_file as file_sha256  # noqa: F401  (re-exported for benchmark modules)
 from ..prompts import code_blocks, sft_prompt
 
 log = logging.getLogger(__name__)

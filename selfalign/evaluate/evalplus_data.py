@@ -12,7 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from .base import DataMissing, Problem, file_sha256
+from ..models import sha256_file
+from .base import DataMissing, Problem
 
 HARNESS = r'''
 import copy as _copy, json as _json, math as _math
@@ -82,7 +83,7 @@ def _load(kind: str, cfg: dict) -> tuple[list[Problem], dict]:
             probs.append(Problem(task_id=str(r["task_id"]), prompt=f'"""\n{r["prompt"].strip()}\n"""\n', entry_point=entry,
                                  instruction=instruction, programs=programs, completion_is_body=True))
     src = path or os.environ.get("HUMANEVAL_OVERRIDE_PATH" if kind == "humaneval_plus" else "MBPP_OVERRIDE_PATH")
-    return probs, {"source": src, "sha256": file_sha256(src)}
+    return probs, {"source": src, "sha256": sha256_file(src)}
 
 
 def load_humaneval_plus(cfg: dict):

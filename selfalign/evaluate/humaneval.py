@@ -16,5 +16,5 @@ def load(cfg: dict) -> tuple[list[Problem], dict]:
     probs = [Problem(task_id=r["task_id"], prompt=r["prompt"], entry_point=r["entry_point"],
                      programs=he_program(r["test"], r["entry_point"]),
                      meta={"canonical_solution": r["canonical_solution"]}) for r in rows]
-    from .base import file_sha256
-    return probs, {"source": str(humaneval_path()), "sha256": file_sha256(humaneval_path())}
+    from ..models import sha256_file
+    return probs, {"source": str(humaneval_path()), "sha256": sha256_file(humaneval_path())}
