@@ -1,9 +1,13 @@
 """Self-OSS-Instruct stages: S->C (concepts), C->I (instructions) or S->I, and I->R (responses).
 
 Each stage reads its parent records, skips ids already in its work file (resume), sends the rest
-to the backend in one batch, and appends one record per item *as soon as it is finished*, kept or
-dropped (``ok``/``drop_reason``), so a kill loses at most the item in flight and the funnel can be
-counted from the records alone.
+to the backend, and appends one record per item *as soon as it is finished*, kept or dropped
+(``ok``/``drop_reason``), so the funnel can be counted from the records alone.
+
+Resume gives the records of an uninterrupted run. A batching backend's numbers depend on which
+prompts share a batch, so such a backend (``Backend.resume_group``) is fed fixed groups cut from
+the *whole* sorted item list; a group with anything left to do is re-run whole after a kill, and
+only its missing records are written.
 """
 from __future__ import annotations
 
@@ -26,26 +30,41 @@ class Job:
     index: int
     prompt: str
     make: Callable[[list], list]   # completions -> records
+    done: bool = False             # its records are already in the work file
+
+
+def job_groups(jobs: list[Job], size: int | None) -> list[list[Job]]:
+    """The groups to send to the backend: fixed cuts of the sorted list of *all* jobs, keeping
+    only groups with work left (``size`` None: one group of the jobs left)."""
+    if not size:
+        todo = [j for j in jobs if not j.done]
+        return [todo] if todo else []
+    ordered = sorted(jobs, key=lambda j: (j.prompt, j.index))
+    cuts = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    return [g for g in cuts if any(not j.done for j in g)]
 
 
 def _run_jobs(backend: Backend, jobs: list[Job], writer: ResumableWriter, n: int, temperature: float,
               max_tokens: int, stop: list[str], seed: int, desc: str) -> None:
     from tqdm import tqdm
 
-    if not jobs:
+    groups = job_groups(jobs, backend.resume_group)
+    if not groups:
         return
-    bar = tqdm(total=len(jobs), desc=desc, unit="item", mininterval=2)
+    bar = tqdm(total=sum(not j.done for j in jobs), desc=desc, unit="item", mininterval=2)
     t0 = time.perf_counter()
     tok0 = backend.stats.completion_tokens
+    for group in groups:
+        def on_done(i: int, completions, group=group) -> None:
+            if group[i].done:  # re-run only so the group's batches match the first run
+                return
+            writer.extend(group[i].make(completions))
+            bar.update(1)
+            dt = time.perf_counter() - t0
+            bar.set_postfix(tok_s=f"{(backend.stats.completion_tokens - tok0) / dt:.1f}" if dt else "-")
 
-    def on_done(i: int, completions) -> None:
-        writer.extend(jobs[i].make(completions))
-        bar.update(1)
-        dt = time.perf_counter() - t0
-        bar.set_postfix(tok_s=f"{(backend.stats.completion_tokens - tok0) / dt:.1f}" if dt else "-")
-
-    backend.generate([j.prompt for j in jobs], n=n, temperature=temperature, max_tokens=max_tokens,
-                     stop=stop, seed=seed, progress=on_done)
+        backend.generate([j.prompt for j in group], n=n, temperature=temperature, max_tokens=max_tokens,
+                         stop=stop, seed=seed, progress=on_done)
     bar.close()
 
 
@@ -60,8 +79,6 @@ def concept_jobs(cfg: dict, seeds: list[Seed], examples: list[P.FewShot], done: 
     jobs = []
     for idx, s in enumerate(seeds):
         cid = f"c-{s.id}"
-        if cid in done:
-            continue
         shots = P.pick_shots(P.item_rng(cfg["seed"], "concepts", idx), examples, g["shots"])
 
         def make(comps, s=s, cid=cid, shots=shots):
@@ -75,7 +92,7 @@ def concept_jobs(cfg: dict, seeds: list[Seed], examples: list[P.FewShot], done: 
             return [Concepts(id=cid, seed_id=s.id, seed=s.seed, concepts=concepts, fewshot_ids=[x.id for x in shots],
                              ok=ok, drop_reason="" if ok else (_drop_reason(c, err) or "empty"), raw=c.text)]
 
-        jobs.append(Job(idx, P.prompt_sc(s.seed, shots), make))
+        jobs.append(Job(idx, P.prompt_sc(s.seed, shots), make, done=cid in done))
     return jobs
 
 
@@ -86,8 +103,6 @@ def instruction_jobs(cfg: dict, parents: list, examples: list[P.FewShot], done: 
     jobs = []
     for idx, par in enumerate(parents):
         iid = f"i-{par.id}"
-        if iid in done:
-            continue
         rng = P.item_rng(cfg["seed"], "instructions", idx)
         category, difficulty = P.draw_properties(rng, g["category_weights"], g["difficulty_weights"])
         shots = P.pick_shots(rng, examples, g["shots"])
@@ -112,7 +127,7 @@ def instruction_jobs(cfg: dict, parents: list, examples: list[P.FewShot], done: 
                                 difficulty=difficulty, instruction=text, fewshot_ids=[x.id for x in shots], ok=ok,
                                 drop_reason="" if ok else _drop_reason(c, err), raw=c.text)]
 
-        jobs.append(Job(idx, prompt, make))
+        jobs.append(Job(idx, prompt, make, done=iid in done))
     return jobs
 
 
@@ -121,8 +136,6 @@ def response_jobs(cfg: dict, instructions: list[Instruction], examples: list[P.F
     jobs = []
     for idx, ins in enumerate(instructions):
         ids = [f"{ins.id}-r{k}" for k in range(g["n"])]
-        if all(i in done for i in ids):
-            continue
         shots = P.pick_shots(P.item_rng(cfg["seed"], "responses", idx), examples, g["shots"])
         sampling = {"temperature": g["temperature"], "max_tokens": g["max_tokens"], "n": g["n"], "seed": cfg["seed"]}
 
@@ -143,7 +156,7 @@ def response_jobs(cfg: dict, instructions: list[Instruction], examples: list[P.F
                                      drop_reason="" if ok else _drop_reason(c, err), raw=c.text))
             return recs
 
-        jobs.append(Job(idx, P.prompt_ir(ins.instruction, shots), make))
+        jobs.append(Job(idx, P.prompt_ir(ins.instruction, shots), make, done=all(i in done for i in ids)))
     return jobs
 
 
@@ -164,8 +177,9 @@ def run_stage(stage: str, cfg: dict, parents: list, backend_factory: Callable[[]
     examples = P.load_fewshot(cfg["generate"]["fewshot_file"])
     writer = ResumableWriter(work_path(out))
     jobs = make_jobs(cfg, parents, examples, writer.done)
-    stats: dict = {"stage": stage, "parents": len(parents), "resumed": len(writer.done), "todo": len(jobs)}
-    if jobs:
+    todo = sum(not j.done for j in jobs)
+    stats: dict = {"stage": stage, "parents": len(parents), "resumed": len(writer.done), "todo": todo}
+    if todo:
         backend = backend_factory()
         n = g.get("n", 1)
         _run_jobs(backend, jobs, writer, n, g["temperature"], g["max_tokens"], stop, cfg["seed"], stage)

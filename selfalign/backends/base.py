@@ -40,6 +40,10 @@ class Backend(abc.ABC):
     """One model, many prompts. Implementations must honour ``stop`` and return the finish reason."""
 
     name: str = "base"
+    # Prompts per generate() call when resuming must reproduce a run exactly (see
+    # generate.job_groups); None: the backend's output for a prompt does not depend on the
+    # other prompts of the call, or exactness is not promised (servers, vLLM).
+    resume_group: int | None = None
 
     def __init__(self) -> None:
         self.stats = GenerationStats()

@@ -1,11 +1,10 @@
 """llama.cpp in-process (llama-cpp-python): the CPU backend for smoke runs and CI.
 
-Prompts are visited in sorted order so consecutive prompts share the longest prefixes;
-llama-cpp-python keeps the KV cache of the previous call and evaluates only the tokens after the
-longest common prefix, so a shared few-shot block is processed once, not once per prompt. The
-``n`` samples of one prompt are consecutive, so samples after the first cost no prompt work.
-Each (prompt, sample) gets its own seed derived from the run seed and the prompt text, so the
-output of a prompt does not depend on which other prompts share its batch (resume-safe).
+Decoding goes through :class:`~selfalign.backends.llamacpp_engine.BatchEngine`: ``parallel``
+sequences are stepped together over one KV cache, and a new prompt starts from the longest prefix
+already in the cache, so a shared few-shot block and the ``n`` samples of one prompt pay for their
+prompt once. Prompts are visited in sorted order so neighbours share the longest prefixes. Each
+(prompt, sample) gets its own sampler seed derived from the run seed and the prompt text.
 """
 from __future__ import annotations
 
@@ -25,34 +24,42 @@ class LlamaCppBackend(Backend):
     name = "llamacpp"
 
     def __init__(self, model_path: str, n_ctx: int = 4096, n_threads: int = 0, n_batch: int = 512,
-                 seed: int = 0, lora_path: str | None = None, top_p: float = 0.95, top_k: int = 64):
+                 seed: int = 0, lora_path: str | None = None, top_p: float = 0.95, top_k: int = 64,
+                 parallel: int = 8, kv_cells: int = 16384):
         super().__init__()
         try:
             from llama_cpp import Llama
         except ImportError as e:  # pragma: no cover - environment problem
             raise RuntimeError("llama-cpp-python is not installed: pip install 'selfalign[cpu]' "
                                "(or run scripts/setup.sh)") from e
+        from .llamacpp_engine import BatchEngine
+
         if not os.path.exists(model_path):
             raise FileNotFoundError(f"model file not found: {model_path}")
         if lora_path and not os.path.exists(lora_path):
             raise FileNotFoundError(f"LoRA adapter not found: {lora_path}")
         self.model_path = model_path
         self.lora_path = lora_path
-        self.top_p = top_p
-        # top-k bounds the candidates top-p must sort: with a 262k-token vocabulary (Gemma 3) an
-        # unbounded top-p sort costs ~25% of generation speed on CPU.
-        self.top_k = top_k
-        threads = n_threads or os.cpu_count() or 1
-        self.llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                         n_batch=n_batch, seed=seed, lora_path=lora_path, verbose=False)
         self.n_ctx = n_ctx
+        self.parallel = parallel
+        # a few batches' worth: continuous batching keeps the slots full inside a group
+        self.resume_group = 4 * parallel if parallel > 1 else None
+        threads = n_threads or os.cpu_count() or 1
+        # The Llama object owns the weights, the tokenizer and the LoRA adapter; its own context is
+        # kept minimal, decoding happens in the engine's context.
+        self.llm = Llama(model_path=model_path, n_ctx=256, n_batch=256, n_threads=threads, n_threads_batch=threads,
+                         seed=seed, lora_path=lora_path, verbose=False)
+        self.engine = BatchEngine(self.llm._model.model, n_ctx=n_ctx, kv_cells=kv_cells, parallel=parallel,
+                                  n_batch=n_batch, n_threads=threads, lora_adapter=self.llm._lora_adapter,
+                                  top_k=top_k, top_p=top_p)
 
     @classmethod
     def from_config(cls, path: str, cfg: dict, spec=None, lora_path: str | None = None, n_threads: int | None = None):
         b = cfg["backend"]
         n_ctx = min(b["n_ctx"], spec.context) if spec else b["n_ctx"]
         return cls(path, n_ctx=n_ctx, n_threads=n_threads if n_threads is not None else b["n_threads"],
-                   n_batch=b["n_batch"], seed=cfg["seed"], lora_path=lora_path)
+                   n_batch=b["n_batch"], seed=cfg["seed"], lora_path=lora_path, parallel=b["parallel"],
+                   kv_cells=b["kv_cells"])
 
     def tokenize(self, text: str) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
@@ -60,50 +67,40 @@ class LlamaCppBackend(Backend):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
 
-    def _cached_prefix(self, tokens: list[int]) -> int:
-        cur = self.llm._input_ids[: self.llm.n_tokens]
-        n = 0
-        for a, b in zip(cur, tokens):
-            if a != b:
-                break
-            n += 1
-        return min(n, max(len(tokens) - 1, 0))
-
-    def complete_one(self, prompt: str, temperature: float, max_tokens: int, stop: list[str] | None,
-                     seed: int, tokens: list[int] | None = None) -> Completion:
-        tokens = tokens if tokens is not None else self.tokenize(prompt)
-        budget = self.n_ctx - len(tokens)
-        if budget <= 0:
-            return Completion(text="", finish_reason="length", prompt_tokens=len(tokens))
-        cached = self._cached_prefix(tokens)
-        out = self.llm.create_completion(
-            tokens, max_tokens=min(max_tokens, budget), temperature=temperature, top_p=self.top_p if temperature > 0 else 1.0,
-            top_k=self.top_k if temperature > 0 else 0, min_p=0.0, repeat_penalty=1.0, stop=stop or [], seed=seed)
-        ch = out["choices"][0]
-        usage = out.get("usage", {})
-        return Completion(text=ch["text"], finish_reason=ch.get("finish_reason") or "stop",
-                          prompt_tokens=usage.get("prompt_tokens", len(tokens)),
-                          completion_tokens=usage.get("completion_tokens", 0), cached_tokens=cached)
-
     def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None):
+        from .llamacpp_engine import EngineJob
+
         t0 = time.perf_counter()
-        results: list[list[Completion] | None] = [None] * len(prompts)
-        order = sorted(range(len(prompts)), key=lambda i: prompts[i])
-        for i in order:
+        results: list[list[Completion | None]] = [[None] * n for _ in prompts]
+        left = [n] * len(prompts)
+        jobs = []
+        for i in sorted(range(len(prompts)), key=lambda i: prompts[i]):
             tokens = self.tokenize(prompts[i])
-            outs = []
             for k in range(n):
-                c = self.complete_one(prompts[i], temperature, max_tokens, stop, sample_seed(seed, prompts[i], k), tokens)
-                self.stats.add(c)
-                outs.append(c)
-            results[i] = outs
-            self.stats.prompts += 1
-            if progress:
-                progress(i, outs)
+                jobs.append(EngineJob((i, k), tokens, temperature, max_tokens,
+                                      sample_seed(seed, prompts[i], k), list(stop or [])))
+
+        def on_result(r) -> None:
+            i, k = r.key
+            c = Completion(text=r.text, finish_reason=r.finish_reason, prompt_tokens=r.prompt_tokens,
+                           completion_tokens=r.completion_tokens, cached_tokens=r.cached_tokens)
+            results[i][k] = c
+            self.stats.add(c)
+            left[i] -= 1
+            if left[i] == 0:
+                self.stats.prompts += 1
+                if progress:
+                    progress(i, results[i])
+
+        self.engine.run(jobs, on_result)
         self.stats.seconds += time.perf_counter() - t0
         return results  # type: ignore[return-value]
 
     def close(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.close()
+            self.engine = None
         llm = getattr(self, "llm", None)
         if llm is not None:
             llm.close() if hasattr(llm, "close") else None

@@ -44,25 +44,27 @@ def records(path):
 @pytest.fixture
 def cfg_file(tmp_path):
     p = tmp_path / "cfg.yaml"
-    p.write_text("seed: 11\ngenerate:\n  responses: {shots: 1, n: 2, max_tokens: 40}\nsandbox: {timeout_s: 5}\n")
+    # parallel 2: llama.cpp batches 2 sequences, so resume works in groups of 8 prompts (two here)
+    p.write_text("seed: 11\nbackend: {parallel: 2}\ngenerate:\n  responses: {shots: 1, n: 2, max_tokens: 40}\n"
+                 "sandbox: {timeout_s: 5}\n")
     return p
 
 
 def test_generation_resumes_without_loss_or_duplicates(tmp_path, cfg_file, model_path):
     ins = [Instruction(id=f"i{k}", parent_id="c", seed_id="s", concepts=[], category=s.category, difficulty=s.difficulty,
-                       instruction=s.instruction, fewshot_ids=[]) for k, s in enumerate(load_fewshot()[:5])]
+                       instruction=s.instruction, fewshot_ids=[]) for k, s in enumerate(load_fewshot()[:10])]
     write_jsonl_atomic(tmp_path / "instructions.jsonl", ins)
     full, resumed = tmp_path / "full.jsonl", tmp_path / "resumed.jsonl"
     subprocess.run(cli("responses", "--config", cfg_file, "--input", tmp_path / "instructions.jsonl", "--out", full),
                    cwd=REPO_ROOT, check=True, capture_output=True)
     cmd = cli("responses", "--config", cfg_file, "--input", tmp_path / "instructions.jsonl", "--out", resumed)
-    kill_when(cmd, work_path(resumed), 4)
+    kill_when(cmd, work_path(resumed), 6)
     assert not resumed.exists()
     done_before = sum(1 for _ in open(work_path(resumed)))
     subprocess.run(cmd, cwd=REPO_ROOT, check=True, capture_output=True)
     assert records(resumed) == records(full)
     ids = [d["id"] for d in iter_jsonl(resumed)]
-    assert len(ids) == len(set(ids)) == 10 and done_before < 10
+    assert len(ids) == len(set(ids)) == 20 and done_before < 20
 
 
 def test_execution_resumes_without_loss_or_duplicates(tmp_path, cfg_file):
