@@ -1,12 +1,38 @@
-rule execute:
-    """Run every (response, tests) pair in the bubblewrap sandbox."""
+rule execute_shard:
+    """Part {k} of {n} of the execution stage (shards.execute > 1)."""
     input:
         lambda wc: W.data(wc.experiment, wc.model, "responses"),
+    output:
+        f"{RESULTS}/{{experiment}}/{{model}}/shards/executions.{{k}}-of-{{n}}.jsonl",
+    wildcard_constraints:
+        k="[0-9]+",
+        n="[0-9]+",
+    params:
+        cfg=lambda wc: W.stage_config(wc.experiment, "execute"),
+        stats=lambda wc, output: str(output[0]).removesuffix(".jsonl") + ".stats.json",
+    conda:
+        "../envs/cpu-generation.yaml"
+    log:
+        "logs/{experiment}/{model}/execute.{k}-of-{n}.log",
+    threads: workflow.cores
+    resources:
+        mem_mb=4000,
+    shell:
+        "{PY} execute --config {params.cfg} --responses {input} --out {output} --stats {params.stats} "
+        "--shard {wildcards.k}/{wildcards.n} > {log} 2>&1"
+
+
+rule execute:
+    """Run every (response, tests) pair in the bubblewrap sandbox (or join the shards that did)."""
+    input:
+        responses=lambda wc: W.data(wc.experiment, wc.model, "responses"),
+        shards=lambda wc: W.shard_parts(wc.experiment, wc.model, "executions"),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/executions.jsonl",
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "execute"),
         stats=f"{RESULTS}/{{experiment}}/{{model}}/executions.stats.json",
+        gather=gather_args("executions"),
     conda:
         "../envs/cpu-generation.yaml"
     log:
@@ -17,7 +43,8 @@ rule execute:
     resources:
         mem_mb=4000,
     shell:
-        "{PY} execute --config {params.cfg} --responses {input} --out {output} --stats {params.stats} > {log} 2>&1"
+        "{PY} execute --config {params.cfg} --responses {input.responses} --out {output} --stats {params.stats} "
+        "{params.gather} > {log} 2>&1"
 
 
 rule select:

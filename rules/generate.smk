@@ -10,15 +10,63 @@ def generation_input(wc):
     return W.data(wc.experiment, wc.model, "seeds" if direct else "concepts")
 
 
+def parents(stage):
+    """The records a generation stage reads (another experiment's when they are shared)."""
+    def inp(wc):
+        if stage == "concepts":
+            return W.data(wc.experiment, wc.model, "seeds")
+        if stage == "instructions":
+            return generation_input(wc)
+        return W.data(wc.experiment, wc.model, "instructions")
+    return inp
+
+
+def gather_args(stage):
+    """`--gather PART...` when the stage is sharded (the rule then only joins the shards)."""
+    return lambda wc: " ".join(["--gather"] + W.shard_parts(wc.experiment, wc.model, stage)) \
+        if W.shard_parts(wc.experiment, wc.model, stage) else ""
+
+
+rule generate_shard:
+    """Part {k} of {n} of a generation stage, for a cluster (shards.generate > 1): the same batches
+    an unsharded run makes, so the gathered records are identical."""
+    input:
+        lambda wc: parents(wc.stage)(wc),
+    output:
+        f"{RESULTS}/{{experiment}}/{{model}}/shards/{{stage}}.{{k}}-of-{{n}}.jsonl",
+    wildcard_constraints:
+        stage="concepts|instructions|responses",
+        k="[0-9]+",
+        n="[0-9]+",
+    params:
+        cfg=lambda wc: W.stage_config(wc.experiment, wc.stage),
+        stats=lambda wc, output: str(output[0]).removesuffix(".jsonl") + ".stats.json",
+    conda:
+        "../envs/cpu-generation.yaml"
+    log:
+        "logs/{experiment}/{model}/{stage}.{k}-of-{n}.log",
+    benchmark:
+        "benchmarks/{experiment}/{model}/{stage}.{k}-of-{n}.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=3000,
+        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
+    shell:
+        "{PY} {wildcards.stage} --config {params.cfg} --input {input} --out {output} --stats {params.stats} "
+        "--threads {threads} --shard {wildcards.k}/{wildcards.n} > {log} 2>&1"
+
+
 rule concepts:
     """S→C: programming concepts of each seed."""
     input:
-        lambda wc: W.data(wc.experiment, wc.model, "seeds"),
+        parents=parents("concepts"),
+        shards=lambda wc: W.shard_parts(wc.experiment, wc.model, "concepts"),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/concepts.jsonl",
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "concepts"),
         stats=f"{RESULTS}/{{experiment}}/{{model}}/concepts.stats.json",
+        gather=gather_args("concepts"),
     conda:
         "../envs/cpu-generation.yaml"
     log:
@@ -30,18 +78,21 @@ rule concepts:
         mem_mb=3000,
         gpus=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
-        "{PY} concepts --config {params.cfg} --input {input} --out {output} --stats {params.stats} --threads {threads} > {log} 2>&1"
+        "{PY} concepts --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
+        "--threads {threads} {params.gather} > {log} 2>&1"
 
 
 rule instructions:
     """C→I (or S→I): a task from the concepts, a drawn category and a drawn difficulty."""
     input:
-        generation_input,
+        parents=parents("instructions"),
+        shards=lambda wc: W.shard_parts(wc.experiment, wc.model, "instructions"),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/instructions.jsonl",
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "instructions"),
         stats=f"{RESULTS}/{{experiment}}/{{model}}/instructions.stats.json",
+        gather=gather_args("instructions"),
     conda:
         "../envs/cpu-generation.yaml"
     log:
@@ -53,18 +104,21 @@ rule instructions:
         mem_mb=3000,
         gpus=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
-        "{PY} instructions --config {params.cfg} --input {input} --out {output} --stats {params.stats} --threads {threads} > {log} 2>&1"
+        "{PY} instructions --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
+        "--threads {threads} {params.gather} > {log} 2>&1"
 
 
 rule responses:
     """I→R: n (response, tests) samples per instruction."""
     input:
-        lambda wc: W.data(wc.experiment, wc.model, "instructions"),
+        parents=parents("responses"),
+        shards=lambda wc: W.shard_parts(wc.experiment, wc.model, "responses"),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/responses.jsonl",
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "responses"),
         stats=f"{RESULTS}/{{experiment}}/{{model}}/responses.stats.json",
+        gather=gather_args("responses"),
     conda:
         "../envs/cpu-generation.yaml"
     log:
@@ -76,4 +130,5 @@ rule responses:
         mem_mb=3000,
         gpus=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
-        "{PY} responses --config {params.cfg} --input {input} --out {output} --stats {params.stats} --threads {threads} > {log} 2>&1"
+        "{PY} responses --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
+        "--threads {threads} {params.gather} > {log} 2>&1"

@@ -1,7 +1,8 @@
 rule train:
     """Instruction-tune the base model on its own data; export for the generation backend."""
     input:
-        sft=f"{RESULTS}/{{experiment}}/{{model}}/sft.jsonl",
+        # the data's generator: the model itself, or the experiment's teacher
+        sft=lambda wc: f"{RESULTS}/{wc.experiment}/{W.generator(wc.experiment)}/sft.jsonl",
         model=f"{RESULTS}/_models/{{model}}.json",
     output:
         directory(f"{RESULTS}/{{experiment}}/{{model}}/sft_model"),

@@ -81,10 +81,27 @@ def cmd_seeds(a) -> None:
     log.info("seeds: %d written to %s", len(seeds), a.out)
 
 
+def _gather(a) -> bool:
+    """``--gather SHARD...``: join shard outputs into --out (the scatter/gather's gather step)."""
+    if not a.gather:
+        return False
+    from .records import gather_jsonl, write_json_atomic
+
+    n = gather_jsonl(a.gather, a.out)
+    if a.stats:
+        parts = [str(p).removesuffix(".jsonl") + ".stats.json" for p in a.gather]
+        write_json_atomic(a.stats, {"stage": a.cmd, "records": n, "shards": [
+            json.loads(Path(p).read_text()) if Path(p).exists() else None for p in parts]})
+    log.info("%s: gathered %d records from %d shards", a.cmd, n, len(a.gather))
+    return True
+
+
 def cmd_generate(a) -> None:
     from .generate import run_stage
-    from .records import Concepts, Instruction, Seed, read_records
+    from .records import Concepts, Instruction, Seed, Shard, read_records
 
+    if _gather(a):
+        return
     cfg = _cfg(a.config)
     if a.stage == "concepts":
         parents = read_records(a.input, Seed)
@@ -95,19 +112,21 @@ def cmd_generate(a) -> None:
             parents = [c for c in read_records(a.input, Concepts) if c.ok]
     else:
         parents = [i for i in read_records(a.input, Instruction) if i.ok]
-    stats = run_stage(a.stage, cfg, parents, _backend_factory(cfg, a.threads), a.out, a.stats)
+    stats = run_stage(a.stage, cfg, parents, _backend_factory(cfg, a.threads), a.out, a.stats, shard=Shard.parse(a.shard))
     log.info("%s: %s", a.stage, json.dumps({k: v for k, v in stats.items() if k != "generation"}))
 
 
 def cmd_execute(a) -> None:
     from .execute import run_executions
-    from .records import Response, read_records
+    from .records import Response, Shard, read_records
 
+    if _gather(a):
+        return
     cfg = _cfg(a.config)
     if a.workers:
         cfg["sandbox"]["workers"] = a.workers
     stats = run_executions(cfg, read_records(a.responses, Response), a.out, a.stats,
-                           unsafe=True if a.unsafe_no_sandbox else None)
+                           unsafe=True if a.unsafe_no_sandbox else None, shard=Shard.parse(a.shard))
     log.info("execute: %s", json.dumps(stats))
 
 
@@ -181,6 +200,12 @@ def cmd_sandbox(a) -> None:
     sys.exit(0 if v.verdict == "pass" else 1)
 
 
+def _shard_args(sp) -> None:
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--shard", metavar="K/N", help="run only part K (0-based) of N; join the parts with --gather")
+    g.add_argument("--gather", nargs="+", metavar="PART", help="join shard outputs into --out instead of running")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m selfalign", description=(
         "SelfCodeAlign replication harness. Stages, in order: model, seeds, concepts, instructions, responses, "
@@ -218,12 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--out", required=True)
         sp.add_argument("--stats")
         sp.add_argument("--threads", type=int)
+        _shard_args(sp)
 
     sp = add("execute", cmd_execute, "run every response with its tests in the sandbox")
     sp.add_argument("--config", required=True)
     sp.add_argument("--responses", required=True)
     sp.add_argument("--out", required=True)
     sp.add_argument("--stats")
+    _shard_args(sp)
     sp.add_argument("--workers", type=int)
     sp.add_argument("--unsafe-no-sandbox", action="store_true", help="run generated code WITHOUT bubblewrap (dangerous)")
 

@@ -132,7 +132,18 @@ def experiment_configs(cfg: dict) -> dict[str, dict]:
             raise ConfigError(f"ablations.{name}: {e}") from None
         sub["experiment"] = name
         out[name] = sub
+    for sub in out.values():
+        if sub.get("teacher") == sub["model"]:  # a model teaching itself is self-alignment: share its data
+            sub["teacher"] = None
     return out
+
+
+DATA_STAGES = ("seeds", "concepts", "instructions", "responses")  # run by the generator model
+
+
+def generator(cfg: dict) -> str:
+    """The model that generates the data: the teacher when one is set, else the trained model."""
+    return cfg.get("teacher") or cfg["model"]
 
 
 def digest(obj: Any) -> str:
@@ -146,7 +157,7 @@ def digest(obj: Any) -> str:
 # Config sections each stage reads: a stage re-runs when (and only when) one of these changes.
 STAGE_SECTIONS = {
     "model": ["models_sheet", "cache_dir"],
-    "seeds": ["corpus", "seeds", "evaluate.data", "backend", "models_sheet", "cache_dir"],
+    "seeds": ["corpus", "seeds", "evaluate.data", "backend", "models_sheet", "cache_dir", "teacher"],
     "concepts": ["generate.concepts", "generate.fewshot_file", "backend", "models_sheet", "cache_dir"],
     "instructions": ["generate.instructions", "generate.seed_path", "generate.fewshot_file", "backend", "models_sheet",
                      "cache_dir"],

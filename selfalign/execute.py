@@ -7,17 +7,17 @@ import logging
 from pathlib import Path
 
 from .prompts import program
-from .records import Execution, Response, ResumableWriter, work_path, write_json_atomic
+from .records import Execution, Response, ResumableWriter, Shard, work_path, write_json_atomic
 from .sandbox import Sandbox, SandboxLimits, default_workers
 
 log = logging.getLogger(__name__)
 
 
 def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_path: str | Path | None = None,
-                   unsafe: bool | None = None) -> dict:
+                   unsafe: bool | None = None, shard: Shard = Shard()) -> dict:
     from tqdm import tqdm
 
-    todo = [r for r in responses if r.ok]
+    todo = [r for i, r in enumerate(x for x in responses if x.ok) if shard.owns(i)]
     writer = ResumableWriter(work_path(out))
     todo = [r for r in todo if r.id not in writer.done]
     workers = default_workers(cfg["sandbox"]["workers"])
@@ -38,7 +38,7 @@ def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_
         sb.run_many([program(r.code, r.test_code) for r in todo], workers, progress=done)
         bar.close()
     writer.finish(out)
-    stats = {"stage": "execute", "responses": len(responses), "ran": len(todo), "workers": workers,
+    stats = {"stage": "execute", "responses": len(responses), "shard": f"{shard.index}/{shard.count}", "ran": len(todo), "workers": workers,
              "verdicts_this_run": dict(counts), "unsafe_no_sandbox": unsafe}
     if stats_path:
         write_json_atomic(stats_path, stats)

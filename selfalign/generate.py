@@ -19,7 +19,7 @@ from typing import Callable
 
 from . import prompts as P
 from .backends import Backend
-from .records import Concepts, Instruction, Response, ResumableWriter, Seed, write_json_atomic
+from .records import Concepts, Instruction, Response, ResumableWriter, Seed, Shard, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +33,29 @@ class Job:
     done: bool = False             # its records are already in the work file
 
 
-def job_groups(jobs: list[Job], size: int | None) -> list[list[Job]]:
+def job_groups(jobs: list[Job], size: int | None, shard: Shard = Shard()) -> list[list[Job]]:
     """The groups to send to the backend: fixed cuts of the sorted list of *all* jobs, keeping
-    only groups with work left (``size`` None: one group of the jobs left)."""
+    the shard's cuts with work left (``size`` None: one group of the shard's jobs left).
+
+    Cuts are made before sharding, so shard k of n runs exactly the groups an unsharded run
+    runs at positions k, k+n, ...: the same batches, hence the same records."""
+    if size:
+        ordered = sorted(jobs, key=lambda j: (j.prompt, j.index))
+        cuts = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    else:
+        cuts = [[j] for j in sorted(jobs, key=lambda j: j.index)]
+    cuts = [c for i, c in enumerate(cuts) if shard.owns(i)]
     if not size:
-        todo = [j for j in jobs if not j.done]
+        todo = [j for c in cuts for j in c if not j.done]
         return [todo] if todo else []
-    ordered = sorted(jobs, key=lambda j: (j.prompt, j.index))
-    cuts = [ordered[i:i + size] for i in range(0, len(ordered), size)]
     return [g for g in cuts if any(not j.done for j in g)]
 
 
-def _run_jobs(backend: Backend, jobs: list[Job], writer: ResumableWriter, n: int, temperature: float,
+def _run_jobs(backend: Backend, groups: list[list[Job]], writer: ResumableWriter, n: int, temperature: float,
               max_tokens: int, stop: list[str], seed: int, desc: str) -> None:
     from tqdm import tqdm
 
-    groups = job_groups(jobs, backend.resume_group)
-    if not groups:
-        return
-    bar = tqdm(total=sum(not j.done for j in jobs), desc=desc, unit="item", mininterval=2)
+    bar = tqdm(total=sum(not j.done for g in groups for j in g), desc=desc, unit="item", mininterval=2)
     t0 = time.perf_counter()
     tok0 = backend.stats.completion_tokens
     for group in groups:
@@ -168,8 +172,8 @@ STAGES = {
 
 
 def run_stage(stage: str, cfg: dict, parents: list, backend_factory: Callable[[], Backend], out: str | Path,
-              stats_path: str | Path | None = None) -> dict:
-    """Run one generation stage to ``out`` (resumable through its work file)."""
+              stats_path: str | Path | None = None, shard: Shard = Shard()) -> dict:
+    """Run one generation stage (or one shard of it) to ``out``, resumable through its work file."""
     from .records import work_path
 
     section, make_jobs, stop = STAGES[stage]
@@ -177,13 +181,19 @@ def run_stage(stage: str, cfg: dict, parents: list, backend_factory: Callable[[]
     examples = P.load_fewshot(cfg["generate"]["fewshot_file"])
     writer = ResumableWriter(work_path(out))
     jobs = make_jobs(cfg, parents, examples, writer.done)
-    todo = sum(not j.done for j in jobs)
-    stats: dict = {"stage": stage, "parents": len(parents), "resumed": len(writer.done), "todo": todo}
-    if todo:
+    stats: dict = {"stage": stage, "parents": len(parents), "resumed": len(writer.done),
+                   "shard": f"{shard.index}/{shard.count}"}
+    backend = None
+    # the group size is the backend's: open it only when a shard may have work (cheap check first)
+    if any(not j.done for j in jobs):
         backend = backend_factory()
-        n = g.get("n", 1)
-        _run_jobs(backend, jobs, writer, n, g["temperature"], g["max_tokens"], stop, cfg["seed"], stage)
+        groups = job_groups(jobs, backend.resume_group, shard)
+        stats["todo"] = sum(not j.done for grp in groups for j in grp)
+        if groups:
+            _run_jobs(backend, groups, writer, g.get("n", 1), g["temperature"], g["max_tokens"], stop, cfg["seed"], stage)
         stats["generation"] = backend.stats.as_dict()
+    else:
+        stats["todo"] = 0
     writer.finish(out)
     if stats_path:
         write_json_atomic(stats_path, stats)

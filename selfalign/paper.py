@@ -183,7 +183,7 @@ def _ablation_rows(ref, res: Results, table: str, variants: list[tuple[str, str]
 
 def table_exec_filter(ref, res: Results, cfg_exps: dict, model: str, bench: str) -> Table:
     by_mode = {c["select"]["mode"]: name for name, c in cfg_exps.items()
-               if c["generate"]["seed_path"] == "concepts"}
+               if c["generate"]["seed_path"] == "concepts" and not c.get("teacher")}
     variants = [("passing responses only", by_mode.get("pass")), ("random responses", by_mode.get("random")),
                 ("failing responses only", by_mode.get("fail"))]
     return Table("ablation_exec_filter", f"Execution-filter ablation, pass@1 (%) — ours on {BENCH_LABEL[bench]}",
@@ -192,8 +192,9 @@ def table_exec_filter(ref, res: Results, cfg_exps: dict, model: str, bench: str)
 
 
 def table_seed(ref, res: Results, cfg_exps: dict, model: str, bench: str) -> Table:
-    direct = next((n for n, c in cfg_exps.items() if c["generate"]["seed_path"] == "direct"), None)
-    main = next((n for n, c in cfg_exps.items() if c["generate"]["seed_path"] == "concepts" and c["select"]["mode"] == "pass"), None)
+    own = {n: c for n, c in cfg_exps.items() if not c.get("teacher")}
+    direct = next((n for n, c in own.items() if c["generate"]["seed_path"] == "direct"), None)
+    main = next((n for n, c in own.items() if c["generate"]["seed_path"] == "concepts" and c["select"]["mode"] == "pass"), None)
     variants = [("seed -> instruction directly (S->I)", direct),
                 ("random snippets -> concepts -> instruction", None),
                 ("filtered functions -> concepts -> instruction", main)]
@@ -202,11 +203,20 @@ def table_seed(ref, res: Results, cfg_exps: dict, model: str, bench: str) -> Tab
                  _ablation_rows(ref, res, "ablation_seed", variants, model, bench))
 
 
-def table_matrix(res: Results, exp: str, models: list[str], bench: str) -> Table:
-    rows = [[m, score(res.evals, exp, m, "base", bench), score(res.evals, exp, m, "sft", bench), None] for m in models]
+def table_matrix(res: Results, exp: str, models: list[str], bench: str, cfg_exps: dict | None = None) -> Table:
+    """Rows: trained models; columns: base, SFT on its own data, SFT on each teacher's data
+    (experiments with ``teacher`` set; run once per trained model for the full matrix)."""
+    teachers: dict[str, str] = {}   # teacher -> experiment
+    for name, c in sorted((cfg_exps or {}).items()):
+        if c.get("teacher"):
+            teachers.setdefault(c["teacher"], name)
+    trained = [m for m in models if m not in teachers or any(k[1] == m and k[2] == "sft" for k in res.evals)]
+    rows = [[m, score(res.evals, exp, m, "base", bench), score(res.evals, exp, m, "sft", bench),
+             *[score(res.evals, e, m, "sft", bench) for e in teachers.values()], None] for m in trained]
     return Table("self_vs_teacher", f"Self vs teacher data across scales, {BENCH_LABEL[bench]} pass@1 (%)",
-                 ["Base model", "Base", "SFT on own data", "Paper"], rows,
-                 note="The paper's 3B–33B matrix cells are not available in text form: paper column left empty.")
+                 ["Base model", "Base", "SFT on own data", *[f"SFT on {t} data" for t in teachers], "Paper"], rows,
+                 note="The paper's 3B–33B matrix cells are not available in text form: paper column left empty. "
+                      "A teacher column is an experiment with `teacher:` set (data from that model).")
 
 
 def funnel_value(steps: list[dict], stage: str, step: str) -> int | None:
@@ -430,7 +440,7 @@ def build_paper(cfg: dict, results_dir: str | Path, paper_dir: str | Path, figur
     bench = "humaneval_plus" if any(k[3] == "humaneval_plus" and "summary" in v for k, v in res.evals.items()) else "humaneval"
     tables = [table_main(ref, res, main, models), table_distillation(ref, res, main, models),
               table_exec_filter(ref, res, exps, cfg["model"], bench), table_seed(ref, res, exps, cfg["model"], bench),
-              table_matrix(res, main, models, bench), table_data(res), table_side_by_side(res, main), table_sc2(ref)]
+              table_matrix(res, main, models, bench, exps), table_data(res), table_side_by_side(res, main), table_sc2(ref)]
     for t in tables:
         (paper_dir / f"{t.name}.md").write_text(t.markdown())
         (paper_dir / f"{t.name}.tex").write_text(t.latex())

@@ -252,11 +252,46 @@ class ResumableWriter:
             self._f.close()
 
     def finish(self, final_path: str | Path) -> Path:
+        """Write the records, ordered by id, to ``final_path`` (atomically) and drop the work
+        file: the output does not depend on completion order, resumes or sharding."""
         self.close()
         final = Path(final_path)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        self.path.replace(final)
+        write_jsonl_atomic(final, sorted(iter_jsonl(self.path), key=lambda d: d["id"]))
+        self.path.unlink()
         return final
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part ``index`` (0-based) of ``count``: a stage's work split for a cluster (scatter/gather)."""
+    index: int = 0
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str | None) -> "Shard":
+        if not text:
+            return cls()
+        try:
+            k, n = (int(x) for x in text.split("/"))
+        except ValueError:
+            raise ValueError(f"--shard must be K/N (e.g. 0/4), got {text!r}") from None
+        if not (n >= 1 and 0 <= k < n):
+            raise ValueError(f"--shard {text}: need 0 <= K < N")
+        return cls(k, n)
+
+    def owns(self, position: int) -> bool:
+        return position % self.count == self.index
+
+
+def gather_jsonl(parts: list[str | Path], out: str | Path) -> int:
+    """Join the shard outputs of a stage into the file an unsharded run writes (ordered by id)."""
+    recs: dict[str, dict] = {}
+    for part in parts:
+        for d in iter_jsonl(part):
+            if d["id"] in recs and recs[d["id"]] != d:
+                raise RecordError(f"{part}: record {d['id']} differs from the same id in another shard")
+            recs[d["id"]] = d
+    return write_jsonl_atomic(out, (recs[k] for k in sorted(recs)))
 
     def __enter__(self):
         return self

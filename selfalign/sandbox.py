@@ -47,6 +47,16 @@ BOOT = ("import builtins,sys;builtins.exit=builtins.quit=sys.exit;__file__='/san
         "sys.argv=[__file__];exec(compile(open(__file__,encoding='utf-8').read(),__file__,'exec'))")
 
 
+# With libraries: the harness's site-packages, read-only at /opt/site (DS-1000 needs numpy, pandas, ...).
+BOOT_SITE = "import sys;sys.path.insert(0,'/opt/site');" + BOOT
+
+
+def site_packages() -> str:
+    """This interpreter's (the venv's) site-packages directory."""
+    import sysconfig
+    return sysconfig.get_paths()["purelib"]
+
+
 class SandboxUnavailable(RuntimeError):
     pass
 
@@ -105,8 +115,12 @@ def check_available() -> None:
 
 
 class Sandbox:
-    def __init__(self, limits: SandboxLimits | None = None, unsafe_no_sandbox: bool = False, workers: int = 1):
+    def __init__(self, limits: SandboxLimits | None = None, unsafe_no_sandbox: bool = False, workers: int = 1,
+                 libraries: bool = False):
         self.limits = limits or SandboxLimits()
+        # libraries: programs may import what the harness's venv has installed (read-only)
+        self.site = site_packages() if libraries else None
+        self.boot = BOOT_SITE if self.site else BOOT
         self.unsafe = unsafe_no_sandbox
         if self.unsafe:
             log.warning("!!! UNSAFE: running generated code WITHOUT bubblewrap (rlimits only). "
@@ -126,7 +140,7 @@ class Sandbox:
         return ["prlimit", f"--as={lim.memory_mb << 20}", f"--cpu={cpu}", f"--fsize={lim.file_size_mb << 20}",
                 f"--nproc={lim.max_procs}", f"--core=0", "--"]
 
-    def _bwrap(self, py_root: str, prog_dir: str, info_fd: int) -> list[str]:
+    def _bwrap(self, py_root: str, prog_dir: str, info_fd: int, site: str | None = None) -> list[str]:
         cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
                "--symlink", "usr/bin", "/bin"]
@@ -138,7 +152,10 @@ class Sandbox:
                 "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "PATH", "/opt/py/bin:/usr/bin",
                 "--setenv", "LD_LIBRARY_PATH", "/opt/py/lib", "--setenv", "PYTHONHASHSEED", "0",
                 "--setenv", "LANG", "C.UTF-8", "--info-fd", str(info_fd),
-                f"/opt/py/{self.py_rel}", "-I", "-S", "-B", "-c", BOOT]
+                f"/opt/py/{self.py_rel}", "-I", "-S", "-B", "-c", self.boot]
+        if site:
+            i = cmd.index("--proc")
+            cmd[i:i] = ["--ro-bind", site, "/opt/site"]
         return cmd
 
     def command(self, prog_dir: str, info_fd: int, slot: int) -> list[str]:
@@ -147,15 +164,22 @@ class Sandbox:
         # down with it. setpriv sets it after changing uid (a uid change would clear it).
         pdeath = ["setpriv", "--pdeathsig=KILL", "--"] if shutil.which("setpriv") else []
         if self.unsafe:
-            return self._prlimit() + pdeath + [str(self.prefix / self.py_rel), "-I", "-S", "-B", "-c",
-                                               BOOT.replace("/sandbox/main.py", os.path.join(prog_dir, "main.py"))]
+            boot = self.boot.replace("/opt/site", self.site or "").replace("/sandbox/main.py", os.path.join(prog_dir, "main.py"))
+            return self._prlimit() + pdeath + [str(self.prefix / self.py_rel), "-I", "-S", "-B", "-c", boot]
         if not self.root:
-            return self._prlimit() + pdeath + self._bwrap(str(self.prefix), prog_dir, info_fd)
+            return self._prlimit() + pdeath + self._bwrap(str(self.prefix), prog_dir, info_fd, self.site)
         uid = UID_BASE + slot
         inner = self._prlimit() + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                                   "--pdeathsig=KILL", "--"] + self._bwrap("/mnt/py", prog_dir, info_fd)
+                                   "--pdeathsig=KILL", "--"] + self._bwrap("/mnt/py", prog_dir, info_fd,
+                                                                           "/mnt/site" if self.site else None)
+        # the unprivileged uid may not traverse the directories above the interpreter (/root, ...):
+        # it gets them through bind mounts staged in a private mount namespace
         stage = ("mount -t tmpfs -o mode=755,size=1m selfalign /mnt && mkdir /mnt/py && "
-                 f"mount --bind {_q(str(self.prefix))} /mnt/py && mount -o remount,bind,ro /mnt/py && exec \"$@\"")
+                 f"mount --bind {_q(str(self.prefix))} /mnt/py && mount -o remount,bind,ro /mnt/py && ")
+        if self.site:
+            stage += (f"mkdir /mnt/site && mount --bind {_q(self.site)} /mnt/site && "
+                      "mount -o remount,bind,ro /mnt/site && ")
+        stage += 'exec "$@"'
         return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", stage, "sandbox"] + inner
 
     # ------------------------------------------------------------------------------------- run

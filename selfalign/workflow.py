@@ -36,7 +36,23 @@ class Workflow:
         return f"{self.results}/{self.source(experiment, stage)}/{model}/{name or files[stage]}"
 
     def stage_config(self, experiment: str, stage: str) -> str:
-        return str(C.stage_config_path(self.experiments[experiment], stage, self.config_dir))
+        cfg = self.experiments[experiment]
+        if stage in C.DATA_STAGES and cfg.get("teacher"):
+            cfg = {**cfg, "model": C.generator(cfg)}  # the data stages load the teacher
+        return str(C.stage_config_path(cfg, stage, self.config_dir))
+
+    def generator(self, experiment: str) -> str:
+        return C.generator(self.exp(experiment))
+
+    def shards(self, experiment: str, kind: str) -> int:
+        return int(self.exp(experiment)["shards"][kind])
+
+    def shard_parts(self, experiment: str, model: str, stage: str) -> list[str]:
+        """The shard outputs a sharded stage gathers ([] when the stage is not sharded)."""
+        n = self.shards(experiment, "execute" if stage == "executions" else "generate")
+        if n == 1:
+            return []
+        return [f"{self.results}/{experiment}/{model}/shards/{stage}.{k}-of-{n}.jsonl" for k in range(n)]
 
     def exp(self, experiment: str) -> dict:
         return self.experiments[experiment]
@@ -47,6 +63,8 @@ class Workflow:
         from .models import get_spec
 
         cfg = self.exp(experiment)
+        if stage in ("seeds", "generate") and cfg.get("teacher"):
+            cfg = {**cfg, "model": C.generator(cfg)}
         key = (cfg["models_sheet"], cfg["model"])
         if key not in self._specs:                   # the sheet is read once, not once per job
             self._specs[key] = get_spec(cfg)
@@ -62,11 +80,11 @@ class Workflow:
         r, m = self.results, self.model
         funnels, evals = [], []
         for e in self.experiments:
-            funnels.append(f"{r}/{e}/{m}/funnel.json")
+            funnels.append(f"{r}/{e}/{self.generator(e)}/funnel.json")
             evals += [f"{r}/{e}/{m}/eval/sft/{b}.json" for b in self.benchmarks(e)]
         evals += [f"{r}/_base/{m}/eval/{b}.json" for b in self.benchmarks()]
         return {"funnels": funnels, "evals": sorted(set(evals)),
-                "card": [f"{r}/{e}/{m}/dataset/README.md" for e in self.experiments]}
+                "card": [f"{r}/{e}/{self.generator(e)}/dataset/README.md" for e in self.experiments]}
 
 
 PAPER_TABLES = ["main", "distillation", "ablation_exec_filter", "ablation_seed", "self_vs_teacher", "data",

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 def run_benchmark(cfg: dict, benchmark: str, variant: str, out: str | Path, train_dir: str | None = None,
                   threads: int | None = None) -> dict:
-    from . import loader
+    from . import loader, needs_libraries, summarizer
     from ..backends import load_backend
     from ..backends.llamacpp import LlamaCppBackend
     from ..models import get_spec, model_info, provision
@@ -45,10 +45,14 @@ def run_benchmark(cfg: dict, benchmark: str, variant: str, out: str | Path, trai
     else:
         backend = load_backend(cfg, spec, lora_path=lora, model_path=model_path)
     workers = default_workers(cfg["sandbox"]["workers"])
-    sandbox = Sandbox(SandboxLimits.from_config(cfg), unsafe_no_sandbox=cfg["sandbox"]["unsafe_no_sandbox"], workers=workers)
+    sandbox = Sandbox(SandboxLimits.from_config(cfg), unsafe_no_sandbox=cfg["sandbox"]["unsafe_no_sandbox"], workers=workers,
+                      libraries=needs_libraries(benchmark))
     res = evaluate_problems(problems, backend, sandbox, style, e["n_samples"], e["temperature"], e["max_tokens"],
                             cfg["seed"], workers, progress_desc=f"{variant}/{benchmark}")
     backend.close()
+    extra = summarizer(benchmark)
+    if extra:
+        res["summary"].update(extra(res["problems"], problems))
     result = {"benchmark": benchmark, "variant": variant, "model": spec.name, "prompt_style": style,
               "sampling": {"n": e["n_samples"], "temperature": e["temperature"], "max_tokens": e["max_tokens"],
                            "seed": cfg["seed"]},

@@ -36,11 +36,25 @@ def test_paper_config_dry_run_has_every_ablation(tmp_path):
     out = dry("--configfile", "config/paper.yaml", "--config", f"results_dir={tmp_path}/results")
     assert out.returncode == 0, out.stderr[-2000:]
     j = jobs(out.stdout)
-    assert j["train"] == 4 and j["select"] == 4             # main + 3 ablations
-    assert j["evaluate_sft"] == 4 * 8 and j["evaluate_base"] == 8
-    # shared upstream: the selection ablations reuse the main run's data; S->I shares only the seeds
-    assert j["seeds"] == 1 and j["concepts"] == 1
-    assert j["instructions"] == j["responses"] == j["execute"] == 2
+    assert j["train"] == 6 and j["select"] == 6             # main + 3 ablations + 2 teachers
+    assert j["evaluate_sft"] == 6 * 8 and j["evaluate_base"] == 8
+    # shared upstream: the selection ablations reuse the main run's data; S->I shares only the seeds;
+    # each teacher generates its own data (seeds judged by it, too) with its own weights
+    assert j["seeds"] == 3 and j["concepts"] == 3 and j["model"] == 3
+    assert j["instructions"] == j["responses"] == j["execute"] == 4
+    # scatter/gather: 8 shards per generation stage, 4 per execution stage
+    assert j["generate_shard"] == 8 * (3 + 4 + 4) and j["execute_shard"] == 4 * 4
+    assert "results/teacher-starcoder2-15b/starcoder2-15b/instructions.jsonl" in out.stdout
+    assert "results/teacher-starcoder2-15b/codeqwen1.5-7b/sft_model" in out.stdout
+
+
+def test_sharded_cpu_dry_run(tmp_path):
+    overlay = tmp_path / "shards.yaml"
+    overlay.write_text("shards: {generate: 3, execute: 2}\n")
+    out = dry("--configfile", "config/ci.yaml", str(overlay), "--config", f"results_dir={tmp_path}/results")
+    assert out.returncode == 0, out.stderr[-2000:]
+    j = jobs(out.stdout)
+    assert j["generate_shard"] == 9 and j["execute_shard"] == 2 and j["responses"] == 1
 
 
 def test_bad_config_fails_with_one_line(tmp_path):
