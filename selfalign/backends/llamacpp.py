@@ -25,7 +25,7 @@ class LlamaCppBackend(Backend):
 
     def __init__(self, model_path: str, n_ctx: int = 4096, n_threads: int = 0, n_batch: int = 512,
                  seed: int = 0, lora_path: str | None = None, top_p: float = 0.95, top_k: int = 64,
-                 parallel: int = 8, kv_cells: int = 16384):
+                 parallel: int = 8):
         super().__init__()
         try:
             from llama_cpp import Llama
@@ -49,7 +49,7 @@ class LlamaCppBackend(Backend):
         # kept minimal, decoding happens in the engine's context.
         self.llm = Llama(model_path=model_path, n_ctx=256, n_batch=256, n_threads=threads, n_threads_batch=threads,
                          seed=seed, lora_path=lora_path, verbose=False)
-        self.engine = BatchEngine(self.llm._model.model, n_ctx=n_ctx, kv_cells=kv_cells, parallel=parallel,
+        self.engine = BatchEngine(self.llm._model.model, n_ctx=n_ctx, parallel=parallel,
                                   n_batch=n_batch, n_threads=threads, lora_adapter=self.llm._lora_adapter,
                                   top_k=top_k, top_p=top_p)
 
@@ -58,8 +58,7 @@ class LlamaCppBackend(Backend):
         b = cfg["backend"]
         n_ctx = min(b["n_ctx"], spec.context) if spec else b["n_ctx"]
         return cls(path, n_ctx=n_ctx, n_threads=n_threads if n_threads is not None else b["n_threads"],
-                   n_batch=b["n_batch"], seed=cfg["seed"], lora_path=lora_path, parallel=b["parallel"],
-                   kv_cells=b["kv_cells"])
+                   n_batch=b["n_batch"], seed=cfg["seed"], lora_path=lora_path, parallel=b["parallel"])
 
     def tokenize(self, text: str) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)

@@ -3,9 +3,11 @@
 On a 2-core CPU, Gemma-3-270M decodes ~40 tok/s as one sequence and ~93 tok/s as 8 and ~125 tok/s
 as 16 sequences stepped together (bench/generation.py): one pass over the weights serves every
 sequence of the step. This engine keeps ``parallel`` slots busy (continuous batching: a finished
-slot takes the next job at once) over a *unified* KV cache, where a new job starts from the longest
-prefix any slot already holds (``llama_memory_seq_cp`` tags cells, it copies nothing), so a shared
-few-shot block or the ``n`` samples of one prompt cost their prompt once.
+slot takes the next job at once). Each slot has its own KV stream of ``n_ctx`` cells: in one
+*unified* pool every token would attend over every cell in use, which made long few-shot prompts
+~5x slower here. A new job starts from the longest prefix any slot holds: its own stream is cut
+back to it, or another stream is copied (``llama_memory_seq_cp`` copies whole streams) and cut,
+so a shared few-shot block or the ``n`` samples of one prompt cost their prompt once.
 
 Determinism: everything the engine does is a function of the job list alone (slot assignment,
 batch layout, KV placement after a clear, per-job sampler seeds), so the same jobs give the same
@@ -56,12 +58,6 @@ class _Slot:
     cached: int = 0
     sampler: object = None
 
-    def reserved(self) -> int:
-        """KV cells this slot may still need (an upper bound; shared cells counted per slot)."""
-        if self.job is None:
-            return len(self.kv)
-        return len(self.kv) + len(self.pending) + (self.limit - self.n_gen) + 1
-
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
     n = min(len(a), len(b))
@@ -71,8 +67,12 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return i
 
 
+# Copying a stream costs a pass over its whole buffer: worth it only for a real shared prefix.
+MIN_SHARED = 32
+
+
 class BatchEngine:
-    def __init__(self, model, n_ctx: int, kv_cells: int, parallel: int, n_batch: int, n_threads: int,
+    def __init__(self, model, n_ctx: int, parallel: int, n_batch: int, n_threads: int,
                  lora_adapter=None, top_k: int = 64, top_p: float = 0.95):
         import llama_cpp as L
 
@@ -82,25 +82,24 @@ class BatchEngine:
         self.n_vocab = L.llama_vocab_n_tokens(self.vocab)
         self.n_ctx = n_ctx
         self.parallel = max(1, parallel)
-        self.capacity = max(kv_cells, n_ctx)
         self.n_batch = n_batch
         self.top_k, self.top_p = top_k, top_p
         p = L.llama_context_default_params()
-        p.n_ctx = self.capacity
+        p.n_ctx = n_ctx * self.parallel      # one stream of n_ctx cells per sequence
         p.n_batch = n_batch
         p.n_ubatch = min(n_batch, 512)
         p.n_seq_max = self.parallel
         p.n_threads = p.n_threads_batch = n_threads
-        # One cell pool for all sequences, so prefixes can be shared between them; full-size
-        # sliding-window caches (Gemma 3) so a copied prefix keeps every position it needs.
-        p.kv_unified = True
+        p.kv_unified = False
+        # full-size sliding-window caches (Gemma 3): a stream cut back to a prefix keeps every
+        # position the next tokens attend to
         p.swa_full = True
         p.no_perf = True
         p.flash_attn_type = 0  # as llama-cpp-python's Llama (disabled): same numbers as its create_completion
         self.ctx = L.llama_init_from_model(model, p)
         if not self.ctx:
-            raise RuntimeError(f"llama.cpp could not create a context of {self.capacity} cells × "
-                               f"{self.parallel} sequences (lower backend.kv_cells or backend.parallel)")
+            raise RuntimeError(f"llama.cpp could not create a context of {self.parallel} sequences × {n_ctx} "
+                               f"cells (lower backend.parallel or backend.n_ctx)")
         if lora_adapter is not None:
             adapters = (L.llama_adapter_lora_p_ctypes * 1)(lora_adapter)
             scales = (ctypes.c_float * 1)(1.0)
@@ -158,11 +157,12 @@ class BatchEngine:
             n = min(_common_prefix(other.kv, job.tokens), cap)
             if n > best_n:
                 best, best_n = other, n
-        if best is slot:
-            L.llama_memory_seq_rm(self.mem, slot.index, best_n, -1)
-        else:
-            L.llama_memory_seq_rm(self.mem, slot.index, -1, -1)
-            L.llama_memory_seq_cp(self.mem, best.index, slot.index, 0, best_n)
+        if best is not slot and best_n < MIN_SHARED:
+            best, best_n = slot, min(_common_prefix(slot.kv, job.tokens), cap)
+        if best is not slot:
+            # streams are copied whole (llama.cpp), then cut back to the shared prefix
+            L.llama_memory_seq_cp(self.mem, best.index, slot.index, -1, -1)
+        L.llama_memory_seq_rm(self.mem, slot.index, best_n, -1)
         slot.kv = job.tokens[:best_n]
         slot.pending = job.tokens[best_n:]
         slot.cached = best_n
@@ -177,11 +177,7 @@ class BatchEngine:
         cap = len(job.tokens) - 1
         now = max(min(_common_prefix(s.kv, job.tokens), cap) for s in slots)
         return any(s.job is not None and s.pending
-                   and min(_common_prefix(s.kv + s.pending, job.tokens), cap) > now for s in slots)
-
-    def _fits(self, job: EngineJob, slot: _Slot, slots: list[_Slot]) -> bool:
-        need = len(job.tokens) + min(job.max_tokens, self.n_ctx - len(job.tokens)) + 1
-        return sum(s.reserved() for s in slots if s is not slot) + need <= self.capacity
+                   and min(_common_prefix(s.kv + s.pending, job.tokens), cap) > max(now, MIN_SHARED - 1) for s in slots)
 
     def _finish(self, slot: _Slot, reason: str, text: str) -> EngineResult:
         job = slot.job
@@ -228,14 +224,6 @@ class BatchEngine:
                     if slot.job is None and queue:
                         if self._waits_for_prefix(queue[0], slots):
                             break
-                        if not self._fits(queue[0], slot, slots):
-                            # drop the cells idle slots keep for prefix reuse, then try again
-                            for s in slots:
-                                if s.job is None and s.kv:
-                                    L.llama_memory_seq_rm(self.mem, s.index, -1, -1)
-                                    s.kv = []
-                            if not self._fits(queue[0], slot, slots):
-                                break  # wait for a running sequence to finish
                         self._assign(slot, queue.popleft(), slots)
                 self._step(slots, on_result)
         finally:

@@ -68,15 +68,17 @@ def test_batched_decoding_matches_one_sequence_at_a_time(model_path, llama):
     assert llama.parallel > 1
 
 
-def test_small_kv_pool_makes_prompts_wait_not_fail(model_path):
+def test_context_limits_per_sequence(model_path):
     from selfalign.backends.llamacpp import LlamaCppBackend
 
-    be = LlamaCppBackend(str(model_path), n_ctx=256, seed=3, parallel=8, kv_cells=256)
+    be = LlamaCppBackend(str(model_path), n_ctx=64, seed=3, parallel=4)
     try:
-        out = be.generate(FUNCS, n=2, temperature=0.8, max_tokens=40, seed=2)
+        too_long, fits = be.generate(["word " * 80, FUNCS[0]], n=2, temperature=0.8, max_tokens=200, seed=2)
+        n_prompt = be.count_tokens(FUNCS[0])
     finally:
         be.close()
-    assert all(len(o) == 2 and o[0].completion_tokens > 0 for o in out)
+    assert [c.finish_reason for c in too_long] == ["length"] * 2 and too_long[0].text == ""
+    assert all(0 < c.completion_tokens <= 64 - n_prompt for c in fits)
 
 
 def _free_port():
