@@ -114,6 +114,39 @@ def check_available() -> None:
             f"(config sandbox.unsafe_no_sandbox: true)")
 
 
+def reap_orphans() -> list[int]:
+    """Kill sandbox processes a dead harness left behind; returns their pids (root mode only).
+
+    The parent-death signal set on the chain cannot cover a harness killed in the instant between
+    the sandbox's uid change and the moment setpriv sets that signal again. Such a process is
+    recognisable: it runs under one of the sandbox uids (or carries a sandbox program dir on its
+    command line) and has been re-parented to init. Live sandboxes always have a live harness as
+    parent, so a concurrent harness's runs are not touched."""
+    if os.geteuid() != 0:
+        return []
+    killed = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = open(f"/proc/{pid}/status", encoding="utf-8", errors="replace").read()
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        ppid = int(fields.get("PPid", "0").strip() or 0)
+        uid = int(fields.get("Uid", "0").split()[0])
+        ours = UID_BASE <= uid < UID_BASE + 4096 or b"selfalign-sbx-" in cmd
+        zombie = fields.get("State", "").strip().startswith("Z")   # dead already, init reaps it
+        if ours and ppid == 1 and not zombie:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+                killed.append(int(pid))
+            except ProcessLookupError:
+                pass
+    if killed:
+        log.warning("killed %d sandbox process(es) left by a dead harness: %s", len(killed), killed)
+    return killed
+
+
 class Sandbox:
     def __init__(self, limits: SandboxLimits | None = None, unsafe_no_sandbox: bool = False, workers: int = 1,
                  libraries: bool = False):
@@ -127,6 +160,7 @@ class Sandbox:
                         "It can read and write your files and reach the network. !!!")
         else:
             check_available()
+            reap_orphans()
         self.prefix, self.py_rel = real_python()
         self.root = os.geteuid() == 0
         self._slots: queue.Queue[int] = queue.Queue()

@@ -51,3 +51,37 @@ def test_killed_harness_leaves_no_sandbox_processes(sandbox):
         left = {d for d in _sandbox_procs().values() if d in mine}
         time.sleep(0.2)
     assert not left, f"sandbox processes outlived the harness: {left}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandbox uids exist in root mode only")
+def test_a_new_sandbox_reaps_orphans_of_a_dead_harness():
+    """A process under a sandbox uid whose harness died (re-parented to init) is killed when the
+    next sandbox starts; a child of a live parent under the same uid is left alone."""
+    from selfalign.sandbox import UID_BASE, Sandbox, reap_orphans
+
+    uid = UID_BASE + 999
+    # the shell starts the sleeper in the background and exits: the sleeper is re-parented to init
+    subprocess.run(["sh", "-c", f"setpriv --reuid={uid} --regid={uid} --clear-groups sleep 300 >/dev/null 2>&1 &"], check=True)
+    live = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "300"])
+    time.sleep(0.3)
+
+    def sleepers():
+        out = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                st = open(f"/proc/{pid}/status").read()
+            except OSError:
+                continue
+            if f"Uid:\t{uid}\t" in st and "State:\tZ" not in st:
+                out.append(int(pid))
+        return sorted(out)
+
+    assert len(sleepers()) == 2
+    Sandbox(workers=1)
+    time.sleep(0.3)
+    try:
+        assert sleepers() == [live.pid]
+        assert reap_orphans() == []
+    finally:
+        live.kill()
+        live.wait()
