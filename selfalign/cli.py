@@ -195,7 +195,7 @@ def cmd_sandbox(a) -> None:
 
     src = Path(a.file).read_text()
     lim = SandboxLimits(timeout_s=a.timeout, memory_mb=a.memory_mb)
-    v = Sandbox(lim, unsafe_no_sandbox=a.unsafe_no_sandbox).run(src)
+    v = Sandbox(lim, unsafe_no_sandbox=a.unsafe_no_sandbox, persistent=False).run(src)  # one program: no server
     print(json.dumps(v.as_dict()))
     sys.exit(0 if v.verdict == "pass" else 1)
 

@@ -24,7 +24,8 @@ def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_
     unsafe = cfg["sandbox"]["unsafe_no_sandbox"] if unsafe is None else unsafe
     counts: collections.Counter = collections.Counter()
     if todo:
-        sb = Sandbox(SandboxLimits.from_config(cfg), unsafe_no_sandbox=unsafe, workers=workers)
+        sb = Sandbox(SandboxLimits.from_config(cfg), unsafe_no_sandbox=unsafe, workers=workers,
+                     persistent=cfg["sandbox"]["persistent"])
         bar = tqdm(total=len(todo), desc="sandbox", unit="run", mininterval=2)
 
         def done(i, v):
@@ -36,6 +37,7 @@ def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_
             bar.set_postfix(passed=counts["pass"])
 
         sb.run_many([program(r.code, r.test_code) for r in todo], workers, progress=done)
+        sb.close()
         bar.close()
     writer.finish(out)
     stats = {"stage": "execute", "responses": len(responses), "shard": f"{shard.index}/{shard.count}", "ran": len(todo), "workers": workers,

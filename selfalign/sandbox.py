@@ -47,6 +47,13 @@ BOOT = ("import builtins,sys;builtins.exit=builtins.quit=sys.exit;__file__='/san
         "sys.argv=[__file__];exec(compile(open(__file__,encoding='utf-8').read(),__file__,'exec'))")
 
 
+# The persistent sandbox's programs get their source on stdin; the boot line reads it, makes
+# stdin /dev/null again and registers the source with linecache so tracebacks show its lines.
+BOOT_STDIN = ("import builtins,sys,linecache;builtins.exit=builtins.quit=sys.exit;__file__='/sandbox/main.py';"
+              "_s=sys.stdin.read();sys.stdin=open('/dev/null');"
+              "linecache.cache[__file__]=(len(_s),None,_s.splitlines(True),__file__);sys.argv=[__file__];"
+              "exec(compile(globals().pop('_s'),__file__,'exec'))")
+
 # With libraries: the harness's site-packages, read-only at /opt/site (DS-1000 needs numpy, pandas, ...).
 BOOT_SITE = "import sys;sys.path.insert(0,'/opt/site');" + BOOT
 
@@ -149,8 +156,17 @@ def reap_orphans() -> list[int]:
 
 class Sandbox:
     def __init__(self, limits: SandboxLimits | None = None, unsafe_no_sandbox: bool = False, workers: int = 1,
-                 libraries: bool = False):
+                 libraries: bool = False, persistent: bool = True):
         self.limits = limits or SandboxLimits()
+        # persistent: one sandbox per worker slot whose PID-1 server forks each program (see
+        # sandbox_server.py); False: a fresh bwrap chain per program (~3x the cost of a bare run)
+        self.persistent = persistent and not unsafe_no_sandbox
+        self._zygotes: dict[int, _Zygote] = {}
+        self._zlock = threading.Lock()
+        # The kernel's parent-death signal (bwrap --die-with-parent, setpriv --pdeathsig) fires when
+        # the *thread* that started a process ends: persistent sandboxes are started from this one
+        # long-lived thread, not from the short-lived pool threads that run programs.
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="sandbox-spawner") if self.persistent else None
         # libraries: programs may import what the harness's venv has installed (read-only)
         self.site = site_packages() if libraries else None
         self.boot = BOOT_SITE if self.site else BOOT
@@ -168,14 +184,16 @@ class Sandbox:
             self._slots.put(k)
 
     # -------------------------------------------------------------------------------- commands
-    def _prlimit(self) -> list[str]:
+    def _prlimit(self, server: bool = False) -> list[str]:
+        if server:  # the server's programs get their limits when it forks them
+            return ["prlimit", "--core=0", "--"]
         lim = self.limits
         cpu = int(math.ceil(lim.timeout_s)) + 1
         return ["prlimit", f"--as={lim.memory_mb << 20}", f"--cpu={cpu}", f"--fsize={lim.file_size_mb << 20}",
                 f"--nproc={lim.max_procs}", f"--core=0", "--"]
 
-    def _bwrap(self, py_root: str, prog_dir: str, info_fd: int, site: str | None = None) -> list[str]:
-        cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+    def _bwrap(self, py_root: str, prog_dir: str, info_fd: int, site: str | None = None, server: bool = False) -> list[str]:
+        cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", *(["--as-pid-1"] if server else []),
                "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
                "--symlink", "usr/bin", "/bin"]
         for extra in ("/etc/ld.so.cache", "/etc/localtime"):
@@ -186,13 +204,14 @@ class Sandbox:
                 "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "PATH", "/opt/py/bin:/usr/bin",
                 "--setenv", "LD_LIBRARY_PATH", "/opt/py/lib", "--setenv", "PYTHONHASHSEED", "0",
                 "--setenv", "LANG", "C.UTF-8", "--info-fd", str(info_fd),
-                f"/opt/py/{self.py_rel}", "-I", "-S", "-B", "-c", self.boot]
+                f"/opt/py/{self.py_rel}", "-I", "-S", "-B"]
+        cmd += ["/sandbox/server.py"] if server else ["-c", self.boot]
         if site:
             i = cmd.index("--proc")
             cmd[i:i] = ["--ro-bind", site, "/opt/site"]
         return cmd
 
-    def command(self, prog_dir: str, info_fd: int, slot: int) -> list[str]:
+    def command(self, prog_dir: str, info_fd: int, slot: int, server: bool = False) -> list[str]:
         # --pdeathsig: if the harness itself is killed (SIGKILL leaves no chance to clean up), the
         # kernel kills bwrap, and bwrap's --die-with-parent and pid namespace take the program
         # down with it. setpriv sets it after changing uid (a uid change would clear it).
@@ -201,11 +220,11 @@ class Sandbox:
             boot = self.boot.replace("/opt/site", self.site or "").replace("/sandbox/main.py", os.path.join(prog_dir, "main.py"))
             return self._prlimit() + pdeath + [str(self.prefix / self.py_rel), "-I", "-S", "-B", "-c", boot]
         if not self.root:
-            return self._prlimit() + pdeath + self._bwrap(str(self.prefix), prog_dir, info_fd, self.site)
+            return self._prlimit(server) + pdeath + self._bwrap(str(self.prefix), prog_dir, info_fd, self.site, server)
         uid = UID_BASE + slot
-        inner = self._prlimit() + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                                   "--pdeathsig=KILL", "--"] + self._bwrap("/mnt/py", prog_dir, info_fd,
-                                                                           "/mnt/site" if self.site else None)
+        inner = self._prlimit(server) + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                                         "--pdeathsig=KILL", "--"] + self._bwrap("/mnt/py", prog_dir, info_fd,
+                                                                                 "/mnt/site" if self.site else None, server)
         # the unprivileged uid may not traverse the directories above the interpreter (/root, ...):
         # it gets them through bind mounts staged in a private mount namespace
         stage = ("mount -t tmpfs -o mode=755,size=1m selfalign /mnt && mkdir /mnt/py && "
@@ -220,9 +239,56 @@ class Sandbox:
     def run(self, source: str, timeout_s: float | None = None) -> Verdict:
         slot = self._slots.get()
         try:
+            if self.persistent:
+                return self._run_persistent(source, timeout_s or self.limits.timeout_s, slot)
             return self._run(source, timeout_s or self.limits.timeout_s, slot)
         finally:
             self._slots.put(slot)
+
+    def _run_persistent(self, source: str, timeout_s: float, slot: int) -> Verdict:
+        with self._zlock:
+            z = self._zygotes.get(slot)
+            if z is None or not z.alive():
+                if z is not None:
+                    z.close()
+                z = self._zygotes[slot] = self._spawner.submit(_Zygote, self, slot).result()
+        lim = self.limits
+        boot = ("import sys;sys.path.insert(0,'/opt/site');" if self.site else "") + BOOT_STDIN
+        req = {"source": source, "timeout": timeout_s, "boot": boot,
+               "limits": {"memory_mb": lim.memory_mb, "cpu_s": int(math.ceil(timeout_s)) + 1,
+                          "file_size_mb": lim.file_size_mb, "max_procs": lim.max_procs,
+                          "max_output_bytes": lim.max_output_bytes}}
+        res = z.request(req, timeout_s + 15)
+        if res is None or not res.get("started"):
+            why = (res or {}).get("error") or z.last_error or "no answer"
+            with self._zlock:
+                z.close()
+                self._zygotes.pop(slot, None)
+            return Verdict("error", None, 0.0, note=f"persistent sandbox failed: {why}")
+
+        class _Tail:
+            def __init__(self, text):
+                self.text = text
+
+            def tail(self):
+                return self.text
+        return self._verdict(res["code"], res["timed_out"], res["over"], res["duration"], _Tail(res["stdout"]),
+                             _Tail(res["stderr"]), b"server")
+
+    def close(self) -> None:
+        with self._zlock:
+            for z in self._zygotes.values():
+                z.close()
+            self._zygotes.clear()
+        if self._spawner is not None:
+            self._spawner.shutdown(wait=False)
+            self._spawner = ThreadPoolExecutor(1, thread_name_prefix="sandbox-spawner")  # usable again
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def _run(self, source: str, timeout_s: float, slot: int) -> Verdict:
         prog_dir = tempfile.mkdtemp(prefix="selfalign-sbx-")
@@ -330,6 +396,94 @@ class _Capture(threading.Thread):
 
     def tail(self) -> str:
         return bytes(self.buf[-TAIL:]).decode("utf-8", errors="replace")
+
+
+class _Zygote:
+    """One persistent sandbox (worker slot ``slot``) running selfalign/sandbox_server.py."""
+
+    def __init__(self, sandbox: "Sandbox", slot: int):
+        self.last_error = ""
+        self.dir = tempfile.mkdtemp(prefix="selfalign-sbx-")
+        os.chmod(self.dir, 0o755)
+        server = Path(self.dir) / "server.py"
+        shutil.copyfile(Path(__file__).with_name("sandbox_server.py"), server)
+        os.chmod(server, 0o644)
+        info_r, info_w = os.pipe()
+        self.err = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(sandbox.command(self.dir, info_w, slot, server=True), stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=self.err, start_new_session=True,
+                                         pass_fds=(info_w,), cwd="/")
+        finally:
+            os.close(info_w)
+        try:
+            first = self._readline(30)   # bwrap writes its info before the server starts: keep info_r open until then
+        finally:
+            os.close(info_r)
+        if not first or not json.loads(first).get("ready"):
+            self.last_error = "the server did not start: " + self._stderr()
+            self.close()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _stderr(self) -> str:
+        try:
+            self.err.seek(0)
+            return self.err.read()[-500:].decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+
+    def _readline(self, timeout: float) -> bytes | None:
+        import select
+        buf = b""
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while not buf.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
+
+    def request(self, req: dict, timeout: float) -> dict | None:
+        if not self.alive():
+            return None
+        try:
+            self.proc.stdin.write((json.dumps(req) + "\n").encode())
+            self.proc.stdin.flush()
+        except OSError as e:
+            self.last_error = f"cannot reach the server: {e}"
+            return None
+        line = self._readline(timeout)
+        if line is None:
+            code = self.proc.poll()
+            self.last_error = (f"the server exited (status {code})" if code is not None else
+                               f"the server did not answer in {timeout:.0f} s") + ": " + self._stderr()
+            return None
+        return json.loads(line)
+
+    def close(self) -> None:
+        if getattr(self, "proc", None) is not None:
+            _killpg(self.proc)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+            for f in (self.proc.stdin, self.proc.stdout):
+                try:
+                    f.close()
+                except OSError:
+                    pass
+            self.proc = None
+        self.err.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _killpg(proc: subprocess.Popen) -> None:

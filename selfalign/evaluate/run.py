@@ -46,10 +46,11 @@ def run_benchmark(cfg: dict, benchmark: str, variant: str, out: str | Path, trai
         backend = load_backend(cfg, spec, lora_path=lora, model_path=model_path)
     workers = default_workers(cfg["sandbox"]["workers"])
     sandbox = Sandbox(SandboxLimits.from_config(cfg), unsafe_no_sandbox=cfg["sandbox"]["unsafe_no_sandbox"], workers=workers,
-                      libraries=needs_libraries(benchmark))
+                      libraries=needs_libraries(benchmark), persistent=cfg["sandbox"]["persistent"])
     res = evaluate_problems(problems, backend, sandbox, style, e["n_samples"], e["temperature"], e["max_tokens"],
                             cfg["seed"], workers, progress_desc=f"{variant}/{benchmark}")
     backend.close()
+    sandbox.close()
     extra = summarizer(benchmark)
     if extra:
         res["summary"].update(extra(res["problems"], problems))

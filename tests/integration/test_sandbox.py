@@ -12,14 +12,31 @@ from selfalign.config import REPO_ROOT
 pytestmark = pytest.mark.integration
 
 
-def _procs_of_sandbox_uids(wait_s: float = 5.0):
-    """Live (non-zombie) processes of the sandbox uids, after giving the kernel a moment to end
-    them; zombies hold no resources and are reaped by init."""
+@pytest.fixture(scope="module", params=["persistent", "one-shot"])
+def sandbox(request):
+    """Every test runs against both modes: one persistent sandbox per worker whose PID-1 server
+    forks each program (the default), and a fresh bwrap chain per program."""
+    from selfalign.sandbox import Sandbox, SandboxLimits
+    sb = Sandbox(SandboxLimits(timeout_s=5, memory_mb=1024, max_procs=64), workers=4,
+                 persistent=request.param == "persistent")
+    yield sb
+    sb.close()
+
+
+def _is_server(line: str) -> bool:
+    return "/sandbox/server.py" in line or "--as-pid-1" in line
+
+
+def _procs_of_sandbox_uids(wait_s: float = 5.0, servers: bool = False):
+    """Live (non-zombie) processes of the sandbox uids — but the persistent sandboxes' own servers
+    unless ``servers`` — after giving the kernel a moment to end them; zombies hold no resources
+    and are reaped by init."""
     deadline = time.time() + wait_s
     while True:
-        out = subprocess.run(["ps", "-eo", "uid=,stat=,pid=,cmd="], capture_output=True, text=True).stdout
+        out = subprocess.run(["ps", "-ww", "-eo", "uid=,stat=,pid=,cmd="], capture_output=True, text=True).stdout
         live = [l for l in out.splitlines()
-                if l.split()[0].isdigit() and 61000 <= int(l.split()[0]) < 62000 and not l.split()[1].startswith("Z")]
+                if l.split()[0].isdigit() and 61000 <= int(l.split()[0]) < 62000 and not l.split()[1].startswith("Z")
+                and (servers or not _is_server(l))]
         if not live or time.time() > deadline:
             return live
         time.sleep(0.2)
@@ -176,6 +193,53 @@ def test_cli_prints_json_verdict(tmp_path):
                          capture_output=True, text=True, cwd=REPO_ROOT)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["verdict"] == "pass"
+
+
+def test_persistent_sandbox_keeps_nothing_between_programs(sandbox):
+    """What one program leaves (files, a daemon, an attempt on the server) is gone for the next."""
+    if not sandbox.persistent:
+        pytest.skip("one-shot sandboxes share nothing by construction")
+    one = Sandbox_one_worker()
+    v = one.run("import os, subprocess, time\nopen('/tmp/secret', 'w').write('x')\nos.makedirs('/tmp/d/e')\n"
+                "os.chmod('/tmp/d', 0)\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\n"
+                "for path in ('/proc/1/mem', '/proc/1/environ'):\n    try:\n        open(path, 'rb').read(1)\n"
+                "        print('read', path)\n    except OSError:\n        pass\n")
+    assert v.verdict == "pass" and "read" not in v.stdout_tail
+    v = one.run("import json, os\nprint(json.dumps([sorted(os.listdir('/tmp')), [p for p in os.listdir('/proc') if p.isdigit()]]))")
+    assert v.verdict == "pass"
+    import json
+    files, pids = json.loads(v.stdout_tail)
+    assert files == [] and len(pids) == 2, v.stdout_tail    # the server (pid 1) and this program
+    one.close()
+
+
+def Sandbox_one_worker():
+    from selfalign.sandbox import Sandbox, SandboxLimits
+    return Sandbox(SandboxLimits(timeout_s=5, memory_mb=1024, max_procs=64), workers=1)
+
+
+def test_persistent_sandboxes_outlive_the_pool_threads_that_used_them():
+    """The parent-death signal follows the thread that started a process: servers started from a
+    pool thread would die with it and the next batch would get sandbox errors."""
+    from selfalign.sandbox import Sandbox, SandboxLimits
+    sb = Sandbox(SandboxLimits(timeout_s=5), workers=2)
+    try:
+        assert {v.verdict for v in sb.run_many(["print(1)"] * 4, 2)} == {"pass"}
+        pids = sorted(z.proc.pid for z in sb._zygotes.values())
+        time.sleep(0.5)
+        assert {v.verdict for v in sb.run_many(["print(1)"] * 4, 2)} == {"pass"}
+        assert sorted(z.proc.pid for z in sb._zygotes.values()) == pids
+    finally:
+        sb.close()
+
+
+def test_closing_a_persistent_sandbox_ends_its_servers():
+    sb = Sandbox_one_worker()
+    assert sb.run("print(1)").verdict == "pass"
+    dirs = [z.dir for z in sb._zygotes.values()]
+    assert dirs and any(d in l for d in dirs for l in _procs_of_sandbox_uids(0, servers=True))
+    sb.close()
+    assert not any(d in l for d in dirs for l in _procs_of_sandbox_uids(servers=True))
 
 
 def test_host_unchanged_after_suite():
