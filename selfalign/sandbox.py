@@ -259,6 +259,10 @@ class Sandbox:
                           "file_size_mb": lim.file_size_mb, "max_procs": lim.max_procs,
                           "max_output_bytes": lim.max_output_bytes}}
         res = z.request(req, timeout_s + 15)
+        if res is not None and res.get("restart"):  # the server could not clean up after the program
+            with self._zlock:
+                z.close()
+                self._zygotes.pop(slot, None)
         if res is None or not res.get("started"):
             why = (res or {}).get("error") or z.last_error or "no answer"
             with self._zlock:

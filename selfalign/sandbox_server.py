@@ -45,13 +45,14 @@ def reap() -> None:
             return
 
 
-def kill_others() -> None:
-    """SIGKILL every process of the namespace but this one (double forks, daemons, bombs)."""
+def kill_others() -> bool:
+    """SIGKILL every process of the namespace but this one (double forks, daemons, bombs);
+    whether none is left."""
     me = os.getpid()
     for _ in range(50):
         pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != me]
         if not pids:
-            return
+            return True
         for p in pids:
             try:
                 os.kill(p, signal.SIGKILL)
@@ -59,6 +60,7 @@ def kill_others() -> None:
                 pass
         reap()
         time.sleep(0.002)
+    return False
 
 
 def remove(path: str) -> None:
@@ -75,9 +77,21 @@ def remove(path: str) -> None:
         pass
 
 
-def wipe_tmp() -> None:
+DEV = set(os.listdir("/dev"))   # what bwrap's private /dev holds before any program ran
+
+
+def wipe() -> bool:
+    """Empty the places a program can write (/tmp, /dev/shm, new entries in the private /dev);
+    whether they are clean now."""
     for name in os.listdir("/tmp"):
         remove(os.path.join("/tmp", name))
+    if os.path.isdir("/dev/shm"):
+        for name in os.listdir("/dev/shm"):
+            remove(os.path.join("/dev/shm", name))
+    for name in set(os.listdir("/dev")) - DEV:
+        remove(os.path.join("/dev", name))
+    return not os.listdir("/tmp") and not (os.path.isdir("/dev/shm") and os.listdir("/dev/shm")) \
+        and set(os.listdir("/dev")) <= DEV
 
 
 def limits_for(req: dict):
@@ -175,7 +189,7 @@ def run(req: dict) -> dict:
 
 def main() -> None:
     harden()
-    wipe_tmp()
+    wipe()
     out = sys.stdout
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
@@ -187,10 +201,13 @@ def main() -> None:
             res = run(req)
         except Exception as e:  # the server's own failure: reported as a sandbox error
             res = {"started": False, "error": f"{type(e).__name__}: {e}"}
-        kill_others()
-        wipe_tmp()
+        clean = kill_others() and wipe()
+        if not clean:  # something survived: this sandbox is not fresh any more, the harness starts a new one
+            res["restart"] = True
         out.write(json.dumps(res) + "\n")
         out.flush()
+        if not clean:
+            return
 
 
 if __name__ == "__main__":

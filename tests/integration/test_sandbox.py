@@ -201,15 +201,17 @@ def test_persistent_sandbox_keeps_nothing_between_programs(sandbox):
         pytest.skip("one-shot sandboxes share nothing by construction")
     one = Sandbox_one_worker()
     v = one.run("import os, subprocess, time\nopen('/tmp/secret', 'w').write('x')\nos.makedirs('/tmp/d/e')\n"
+                "open('/dev/shm/s', 'w').write('x')\nopen('/dev/left', 'w').write('x')\n"
                 "os.chmod('/tmp/d', 0)\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\n"
                 "for path in ('/proc/1/mem', '/proc/1/environ'):\n    try:\n        open(path, 'rb').read(1)\n"
                 "        print('read', path)\n    except OSError:\n        pass\n")
     assert v.verdict == "pass" and "read" not in v.stdout_tail
-    v = one.run("import json, os\nprint(json.dumps([sorted(os.listdir('/tmp')), [p for p in os.listdir('/proc') if p.isdigit()]]))")
+    v = one.run("import json, os\nprint(json.dumps([os.listdir('/tmp') + os.listdir('/dev/shm'), 'left' in os.listdir('/dev'), "
+                "[p for p in os.listdir('/proc') if p.isdigit()]]))")
     assert v.verdict == "pass"
     import json
-    files, pids = json.loads(v.stdout_tail)
-    assert files == [] and len(pids) == 2, v.stdout_tail    # the server (pid 1) and this program
+    files, dev_left, pids = json.loads(v.stdout_tail)
+    assert files == [] and not dev_left and len(pids) == 2, v.stdout_tail    # the server (pid 1) and this program
     one.close()
 
 
