@@ -163,6 +163,9 @@ def cmd_train(a) -> None:
         import torch
         torch.set_num_threads(a.threads)
     m = train(cfg, a.sft, a.out)
+    if m.get("skipped"):
+        log.warning("train: skipped: %s", m["skipped"])
+        return
     log.info("train: %d steps, final loss %.4f, %.1f s/step, peak RSS %.0f MB", m["steps"], m["final_loss"],
              m["s_per_step"], m["peak_rss_mb"])
 

@@ -136,6 +136,13 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
     transformers.set_seed(cfg["seed"])
 
     examples = read_records(sft_path, SFTExample)
+    if not examples and t["min_examples"] == 0:
+        # a small model may verify no pair at all: the run goes on and says so (tables show it)
+        reason = f"{sft_path} holds 0 SFT examples (no response passed its own tests and the filters)"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        manifest = {"skipped": reason, "examples": 0, "sft_sha256": sha256_file(sft_path)}
+        write_json_atomic(out_dir / "train_manifest.json", manifest)
+        return manifest
     if len(examples) < t["min_examples"]:
         raise TrainError(f"{sft_path} holds {len(examples)} SFT examples; train.min_examples is {t['min_examples']} "
                          f"(generate more data: more seeds or samples, or lower train.min_examples)")

@@ -36,7 +36,13 @@ def run_benchmark(cfg: dict, benchmark: str, variant: str, out: str | Path, trai
     if variant == "sft":
         if not train_dir:
             raise FileNotFoundError("evaluating the SFT model needs --train-dir")
-        exported = json.loads((Path(train_dir) / "train_manifest.json").read_text())["export"]
+        manifest = json.loads((Path(train_dir) / "train_manifest.json").read_text())
+        if manifest.get("skipped"):
+            reason = f"skipped: no SFT model ({manifest['skipped']})"
+            log.warning("%s", reason)
+            write_skip(out, benchmark, reason)
+            return {"skipped": reason}
+        exported = manifest["export"]
         lora = exported.get("adapter")
         model_path = exported.get("hf")
     style = e["base_prompt"] if variant == "base" else e["sft_prompt"]

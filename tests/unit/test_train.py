@@ -47,3 +47,23 @@ def test_collator_pads_to_longest_not_max(tok):
     assert out["input_ids"].shape == (2, 3)
     assert out["labels"][1].tolist() == [8, -100, -100]
     assert out["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_no_sft_data_fails_unless_allowed_then_sft_eval_is_skipped(tmp_path, cfg):
+    pytest.importorskip("torch")
+    import json
+
+    from selfalign.evaluate.run import run_benchmark
+    from selfalign.train import TrainError, train
+
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text("")
+    with pytest.raises(TrainError, match="holds 0 SFT examples; train.min_examples is 1"):
+        train(cfg, sft, tmp_path / "sft_model")
+    cfg["train"]["min_examples"] = 0
+    m = train(cfg, sft, tmp_path / "sft_model")
+    assert "0 SFT examples" in m["skipped"]
+    assert json.loads((tmp_path / "sft_model" / "train_manifest.json").read_text())["skipped"] == m["skipped"]
+    res = run_benchmark(cfg, "humaneval", "sft", tmp_path / "eval.json", train_dir=str(tmp_path / "sft_model"))
+    assert res["skipped"].startswith("skipped: no SFT model")
+    assert json.loads((tmp_path / "eval.json").read_text())["skipped"] == res["skipped"]
