@@ -2,6 +2,8 @@ rule seeds:
     """Functions with docstrings from the corpus → filtered, decontaminated, deduplicated seeds."""
     input:
         model=f"{RESULTS}/_models/{{model}}.json",
+        # seeds.file: another run's seeds (absent: the stage stops with a message naming it)
+        file=lambda wc: [f for f in [W.exp(wc.experiment)["seeds"]["file"]] if f and os.path.exists(f)],
     output:
         seeds=f"{RESULTS}/{{experiment}}/{{model}}/seeds.jsonl",
         funnel=f"{RESULTS}/{{experiment}}/{{model}}/seeds.funnel.json",

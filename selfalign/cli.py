@@ -75,6 +75,11 @@ def cmd_seeds(a) -> None:
     from .seeds import run_seed_stage
 
     cfg = _cfg(a.config)
+    if cfg["seeds"]["file"]:
+        from .seeds import copy_seeds
+        n = copy_seeds(cfg["seeds"]["file"], a.out, a.funnel)
+        log.info("seeds: %d taken from %s", n, cfg["seeds"]["file"])
+        return
     seeds, funnel = run_seed_stage(cfg, _backend_factory(cfg, a.threads))
     write_jsonl_atomic(a.out, seeds)
     funnel.write(a.funnel)

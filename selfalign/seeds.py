@@ -333,6 +333,25 @@ def judge_seeds(backend, seeds: list[Seed], shots: int, votes: int, max_tokens: 
 
 
 # ---------------------------------------------------------------------------------------- stage
+def copy_seeds(src: str | Path, out: str | Path, funnel_out: str | Path) -> int:
+    """``seeds.file``: another run's seeds (validated records) and its funnel, with a step saying so."""
+    import json
+
+    from .records import read_records, write_json_atomic, write_jsonl_atomic
+
+    src = Path(src)
+    if not src.exists():
+        raise FileNotFoundError(f"seeds.file {src} does not exist (run the config that makes it first, "
+                                f"e.g. `make run` for results/selfalign/gemma3-270m/seeds.jsonl)")
+    seeds = read_records(src, Seed)
+    write_jsonl_atomic(out, seeds)
+    funnel_src = src.with_name("seeds.funnel.json")
+    steps = json.loads(funnel_src.read_text())["steps"] if funnel_src.exists() else []
+    steps.append({"stage": "seeds", "step": "from_file", "kept": len(seeds), "dropped": 0, "file": str(src)})
+    write_json_atomic(funnel_out, {"stage": "seeds", "steps": steps})
+    return len(seeds)
+
+
 def run_seed_stage(cfg: dict, backend_factory: Callable[[], object] | None = None,
                    corpus: Iterable[tuple[str, str]] | None = None) -> tuple[list[Seed], Funnel]:
     from tqdm import tqdm

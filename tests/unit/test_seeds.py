@@ -140,3 +140,21 @@ def test_mbpp_test_split_from_local_file(tmp_path):
     texts, report = benchmark_texts(["mbpp", "ds1000"], {"mbpp": str(p), "ds1000": None}, {})
     assert report["mbpp"] == 1 and report["ds1000"].startswith("skipped: ds1000 data not found")
     assert Decontaminator(texts, n=10).contaminated("def keep_even(l):\n    " + code.split("\n", 1)[1])
+
+
+def test_seeds_file_reuses_another_runs_seeds_and_funnel(tmp_path):
+    import json
+
+    from selfalign.records import Seed, iter_jsonl, write_json_atomic, write_jsonl_atomic
+    from selfalign.seeds import copy_seeds
+
+    src = tmp_path / "other" / "seeds.jsonl"
+    write_jsonl_atomic(src, [Seed(id="s1", seed="def f(x):\n    return x\n", docstring="d", source="a.py", lines=(1, 2))])
+    write_json_atomic(src.with_name("seeds.funnel.json"), {"stage": "seeds", "steps": [
+        {"stage": "seeds", "step": "judge", "kept": 1, "dropped": 3}]})
+    n = copy_seeds(src, tmp_path / "seeds.jsonl", tmp_path / "seeds.funnel.json")
+    assert n == 1 and [d["id"] for d in iter_jsonl(tmp_path / "seeds.jsonl")] == ["s1"]
+    steps = json.loads((tmp_path / "seeds.funnel.json").read_text())["steps"]
+    assert [s["step"] for s in steps] == ["judge", "from_file"]
+    with pytest.raises(FileNotFoundError, match="seeds.file .*missing.jsonl does not exist"):
+        copy_seeds(tmp_path / "missing.jsonl", tmp_path / "x.jsonl", tmp_path / "x.json")
