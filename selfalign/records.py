@@ -260,6 +260,12 @@ class ResumableWriter:
         self.path.unlink()
         return final
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 @dataclass(frozen=True)
 class Shard:
@@ -292,12 +298,6 @@ def gather_jsonl(parts: list[str | Path], out: str | Path) -> int:
                 raise RecordError(f"{part}: record {d['id']} differs from the same id in another shard")
             recs[d["id"]] = d
     return write_jsonl_atomic(out, (recs[k] for k in sorted(recs)))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def work_path(final_path: str | Path) -> Path:

@@ -61,3 +61,10 @@ def test_roundtrip_seed_tuple(tmp_path):
     s = Seed(id="s", seed="def f(x):\n    return x", docstring="d", source="a.py", lines=(1, 2), name="f")
     write_jsonl_atomic(p, [s])
     assert read_records(p, Seed) == [s]
+
+
+def test_writer_is_a_context_manager_that_closes(tmp_path):
+    with ResumableWriter(tmp_path / "w.jsonl") as w:
+        w.append(Execution(id="r1", instruction_id="i1", verdict="pass", exit_code=0, duration_s=0.1))
+    assert w._f.closed
+    assert [d["id"] for d in iter_jsonl(tmp_path / "w.jsonl")] == ["r1"]
