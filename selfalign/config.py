@@ -146,6 +146,11 @@ def generator(cfg: dict) -> str:
     return cfg.get("teacher") or cfg["model"]
 
 
+def data_config(cfg: dict) -> dict:
+    """The config the data stages run with: ``model`` is the generator (the teacher when set)."""
+    return {**cfg, "model": generator(cfg)} if cfg.get("teacher") else cfg
+
+
 def digest(obj: Any) -> str:
     """Stable short hash of a JSON-able object (provenance, rerun triggers)."""
     blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()

@@ -40,7 +40,7 @@ def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_
         sb.close()
         bar.close()
     writer.finish(out)
-    stats = {"stage": "execute", "responses": len(responses), "shard": f"{shard.index}/{shard.count}", "ran": len(todo), "workers": workers,
+    stats = {"stage": "execute", "responses": len(responses), "shard": str(shard), "ran": len(todo), "workers": workers,
              "verdicts_this_run": dict(counts), "unsafe_no_sandbox": unsafe}
     if stats_path:
         write_json_atomic(stats_path, stats)

@@ -182,8 +182,7 @@ def run_stage(stage: str, cfg: dict, parents: list, backend_factory: Callable[[]
     writer = ResumableWriter(work_path(out))
     jobs = make_jobs(cfg, parents, examples, writer.done)
     stats: dict = {"stage": stage, "parents": len(parents), "resumed": len(writer.done),
-                   "shard": f"{shard.index}/{shard.count}"}
-    backend = None
+                   "shard": str(shard), "todo": 0}
     # the group size is the backend's: open it only when a shard may have work (cheap check first)
     if any(not j.done for j in jobs):
         backend = backend_factory()
@@ -192,8 +191,6 @@ def run_stage(stage: str, cfg: dict, parents: list, backend_factory: Callable[[]
         if groups:
             _run_jobs(backend, groups, writer, g.get("n", 1), g["temperature"], g["max_tokens"], stop, cfg["seed"], stage)
         stats["generation"] = backend.stats.as_dict()
-    else:
-        stats["todo"] = 0
     writer.finish(out)
     if stats_path:
         write_json_atomic(stats_path, stats)

@@ -288,6 +288,9 @@ class Shard:
     def owns(self, position: int) -> bool:
         return position % self.count == self.index
 
+    def __str__(self) -> str:  # the --shard spelling, K/N
+        return f"{self.index}/{self.count}"
+
 
 def gather_jsonl(parts: list[str | Path], out: str | Path) -> int:
     """Join the shard outputs of a stage into the file an unsharded run writes (ordered by id)."""

@@ -58,7 +58,7 @@ BOOT_STDIN = ("import builtins,sys;builtins.exit=builtins.quit=sys.exit;__file__
               "sys.argv=[__file__];exec(compile(globals().pop('_s'),__file__,'exec'))")
 
 # With libraries: the harness's site-packages, read-only at /opt/site (DS-1000 needs numpy, pandas, ...).
-BOOT_SITE = "import sys;sys.path.insert(0,'/opt/site');" + BOOT
+SITE_PREFIX = "import sys;sys.path.insert(0,'/opt/site');"
 
 
 def site_packages() -> str:
@@ -162,7 +162,7 @@ class Sandbox:
                  libraries: bool = False, persistent: bool = True):
         self.limits = limits or SandboxLimits()
         # persistent: one sandbox per worker slot whose PID-1 server forks each program (see
-        # sandbox_server.py); False: a fresh bwrap chain per program (~3x the cost of a bare run)
+        # sandbox_server.py); False: a fresh bwrap chain per program (~2.2x the cost of a bare run)
         self.persistent = persistent and not unsafe_no_sandbox
         self._zygotes: dict[int, _Zygote] = {}
         self._zlock = threading.Lock()
@@ -172,7 +172,8 @@ class Sandbox:
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="sandbox-spawner") if self.persistent else None
         # libraries: programs may import what the harness's venv has installed (read-only)
         self.site = site_packages() if libraries else None
-        self.boot = BOOT_SITE if self.site else BOOT
+        self.boot = (SITE_PREFIX if self.site else "") + BOOT
+        self.boot_stdin = (SITE_PREFIX if self.site else "") + BOOT_STDIN
         self.unsafe = unsafe_no_sandbox
         if self.unsafe:
             log.warning("!!! UNSAFE: running generated code WITHOUT bubblewrap (rlimits only). "
@@ -256,31 +257,21 @@ class Sandbox:
                     z.close()
                 z = self._zygotes[slot] = self._spawner.submit(_Zygote, self, slot).result()
         lim = self.limits
-        boot = ("import sys;sys.path.insert(0,'/opt/site');" if self.site else "") + BOOT_STDIN
-        req = {"source": source, "timeout": timeout_s, "boot": boot,
+        req = {"source": source, "timeout": timeout_s, "boot": self.boot_stdin,
                "limits": {"memory_mb": lim.memory_mb, "cpu_s": int(math.ceil(timeout_s)) + 1,
                           "file_size_mb": lim.file_size_mb, "max_procs": lim.max_procs,
                           "max_output_bytes": lim.max_output_bytes}}
         res = z.request(req, timeout_s + 15)
-        if res is not None and res.get("restart"):  # the server could not clean up after the program
+        failed = res is None or not res.get("started")
+        if failed or res.get("restart"):  # dead, silent, or could not clean up after the program
             with self._zlock:
                 z.close()
                 self._zygotes.pop(slot, None)
-        if res is None or not res.get("started"):
+        if failed:
             why = (res or {}).get("error") or z.last_error or "no answer"
-            with self._zlock:
-                z.close()
-                self._zygotes.pop(slot, None)
             return Verdict("error", None, 0.0, note=f"persistent sandbox failed: {why}")
-
-        class _Tail:
-            def __init__(self, text):
-                self.text = text
-
-            def tail(self):
-                return self.text
-        return self._verdict(res["code"], res["timed_out"], res["over"], res["duration"], _Tail(res["stdout"]),
-                             _Tail(res["stderr"]), b"server")
+        return self._verdict(res["code"], res["timed_out"], res["over"], res["duration"], res["stdout"],
+                             res["stderr"], b"server")
 
     def close(self) -> None:
         with self._zlock:
@@ -336,15 +327,14 @@ class Sandbox:
             out.join(5)
             err.join(5)
             info = _read_all(info_r)
-            return self._verdict(proc.returncode, timed_out, over.is_set(), duration, out, err, info)
+            return self._verdict(proc.returncode, timed_out, over.is_set(), duration, out.tail(), err.tail(), info)
         finally:
             if info_w >= 0:
                 os.close(info_w)
             os.close(info_r)
             shutil.rmtree(prog_dir, ignore_errors=True)
 
-    def _verdict(self, code, timed_out, over, duration, out, err, info) -> Verdict:
-        so, se = out.tail(), err.tail()
+    def _verdict(self, code, timed_out, over, duration, so: str, se: str, info) -> Verdict:
         base = dict(exit_code=code, duration_s=round(duration, 4), stdout_tail=so, stderr_tail=se)
         if not self.unsafe and not info and not timed_out:
             return Verdict("error", note="sandbox failed to start", **base)

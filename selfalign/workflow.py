@@ -37,8 +37,8 @@ class Workflow:
 
     def stage_config(self, experiment: str, stage: str) -> str:
         cfg = self.experiments[experiment]
-        if stage in C.DATA_STAGES and cfg.get("teacher"):
-            cfg = {**cfg, "model": C.generator(cfg)}  # the data stages load the teacher
+        if stage in C.DATA_STAGES:
+            cfg = C.data_config(cfg)
         return str(C.stage_config_path(cfg, stage, self.config_dir))
 
     def generator(self, experiment: str) -> str:
@@ -63,8 +63,8 @@ class Workflow:
         from .models import get_spec
 
         cfg = self.exp(experiment)
-        if stage in ("seeds", "generate") and cfg.get("teacher"):
-            cfg = {**cfg, "model": C.generator(cfg)}
+        if stage in ("seeds", "generate"):          # the rules' names for the data stages
+            cfg = C.data_config(cfg)
         key = (cfg["models_sheet"], cfg["model"])
         if key not in self._specs:                   # the sheet is read once, not once per job
             self._specs[key] = get_spec(cfg)

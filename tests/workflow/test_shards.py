@@ -21,6 +21,17 @@ def run(*args):
     subprocess.run(cli(*args), cwd=REPO_ROOT, check=True, capture_output=True)
 
 
+def whole_parts_gathered(stage, args, tmp_path, n):
+    """Run ``stage`` unsharded, as n shards, and gather the shards: (whole, parts, gathered)."""
+    whole, gathered = tmp_path / "whole.jsonl", tmp_path / "gathered.jsonl"
+    run(stage, *args, "--out", whole)
+    parts = [tmp_path / f"part{k}.jsonl" for k in range(n)]
+    for k, part in enumerate(parts):
+        run(stage, *args, "--out", part, "--shard", f"{k}/{n}")
+    run(stage, *args, "--out", gathered, "--gather", *parts)
+    return whole, parts, gathered
+
+
 def test_sharded_generation_equals_unsharded(tmp_path, model_path):
     cfg = tmp_path / "cfg.yaml"
     # parallel 2: batches of 2 sequences, groups of 8 prompts: two groups, one per shard
@@ -28,15 +39,11 @@ def test_sharded_generation_equals_unsharded(tmp_path, model_path):
     ins = [Instruction(id=f"i{k}", parent_id="c", seed_id="s", concepts=[], category=s.category, difficulty=s.difficulty,
                        instruction=s.instruction, fewshot_ids=[]) for k, s in enumerate(load_fewshot()[:10])]
     write_jsonl_atomic(tmp_path / "instructions.jsonl", ins)
-    args = ("--config", cfg, "--input", tmp_path / "instructions.jsonl")
-    run("responses", *args, "--out", tmp_path / "whole.jsonl")
-    parts = [tmp_path / f"part{k}.jsonl" for k in range(2)]
-    for k, part in enumerate(parts):
-        run("responses", *args, "--out", part, "--shard", f"{k}/2")
+    whole, parts, gathered = whole_parts_gathered(
+        "responses", ("--config", cfg, "--input", tmp_path / "instructions.jsonl"), tmp_path, 2)
     assert all(sum(1 for _ in open(p)) > 0 for p in parts)  # both shards had work
-    run("responses", *args, "--out", tmp_path / "gathered.jsonl", "--gather", *parts)
-    assert (tmp_path / "gathered.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
-    assert sum(1 for _ in open(tmp_path / "whole.jsonl")) == 10
+    assert gathered.read_bytes() == whole.read_bytes()
+    assert sum(1 for _ in open(whole)) == 10
 
 
 def test_sharded_execution_equals_unsharded(tmp_path):
@@ -46,18 +53,14 @@ def test_sharded_execution_equals_unsharded(tmp_path):
                    code=f"def f():\n    return {k}", test_code=f"assert f() == {k if k % 3 else -1}", fewshot_ids=[], ok=True)
           for k in range(7)]
     write_jsonl_atomic(tmp_path / "responses.jsonl", rs)
-    args = ("--config", cfg, "--responses", tmp_path / "responses.jsonl")
-    run("execute", *args, "--out", tmp_path / "whole.jsonl")
-    parts = [tmp_path / f"part{k}.jsonl" for k in range(3)]
-    for k, part in enumerate(parts):
-        run("execute", *args, "--out", part, "--shard", f"{k}/3")
-    run("execute", *args, "--out", tmp_path / "gathered.jsonl", "--gather", *parts)
+    whole, _, gathered = whole_parts_gathered(
+        "execute", ("--config", cfg, "--responses", tmp_path / "responses.jsonl"), tmp_path, 3)
 
     def records(p):  # durations are measurements of this run, not outputs
         return [json.dumps({k: v for k, v in d.items() if k != "duration_s"}, sort_keys=True) for d in iter_jsonl(p)]
 
-    assert records(tmp_path / "gathered.jsonl") == records(tmp_path / "whole.jsonl")
-    assert [d["verdict"] for d in iter_jsonl(tmp_path / "whole.jsonl")].count("fail") == 3
+    assert records(gathered) == records(whole)
+    assert [d["verdict"] for d in iter_jsonl(whole)].count("fail") == 3
 
 
 def test_shard_argument_is_checked():
