@@ -27,8 +27,8 @@ def test_cpu_configs_dry_run(configfile, tmp_path):
     out = dry("--configfile", configfile, "--config", f"results_dir={tmp_path}/results")
     assert out.returncode == 0, out.stderr[-2000:]
     j = jobs(out.stdout)
-    for rule in ("seeds", "concepts", "instructions", "responses", "execute", "select", "train", "evaluate_base",
-                 "evaluate_sft", "paper", "dataset_card"):
+    for rule in ("seeds", "concepts", "instructions", "responses", "execute", "select", "train", "eval_generate_base",
+                 "eval_score_base", "eval_generate_sft", "eval_score_sft", "paper", "dataset_card"):
         assert j.get(rule) == 1, (rule, j)
 
 
@@ -37,7 +37,8 @@ def test_paper_config_dry_run_has_every_ablation(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     j = jobs(out.stdout)
     assert j["train"] == 6 and j["select"] == 6             # main + 3 ablations + 2 teachers
-    assert j["evaluate_sft"] == 6 * 8 and j["evaluate_base"] == 8
+    assert j["eval_generate_sft"] == j["eval_score_sft"] == 6 * 8
+    assert j["eval_generate_base"] == j["eval_score_base"] == 8
     # shared upstream: the selection ablations reuse the main run's data; S->I shares only the seeds;
     # each teacher generates its own data (seeds judged by it, too) with its own weights
     assert j["seeds"] == 3 and j["concepts"] == 3 and j["model"] == 3
