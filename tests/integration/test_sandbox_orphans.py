@@ -53,35 +53,74 @@ def test_killed_harness_leaves_no_sandbox_processes(sandbox):
     assert not left, f"sandbox processes outlived the harness: {left}"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="sandbox uids exist in root mode only")
-def test_a_new_sandbox_reaps_orphans_of_a_dead_harness():
-    """A process under a sandbox uid whose harness died (re-parented to init) is killed when the
-    next sandbox starts; a child of a live parent under the same uid is left alone."""
-    from selfalign.sandbox import UID_BASE, Sandbox, reap_orphans
+DEAD_HARNESS = """
+import os, subprocess, sys
+from selfalign.reaper import Containment
+uid = int(sys.argv[1])
+c = Containment()
+cmd = c.wrap(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "300"], 0)
+p = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+while open(f"/proc/{p.pid}/comm").read().strip() != "sleep":   # the chain is in place
+    pass
+print(p.pid, c.cgroup or "", flush=True)
+os._exit(0)   # gone without cleaning up, as a harness killed before setpriv set the death signal
+"""
 
-    uid = UID_BASE + 999
-    # the shell starts the sleeper in the background and exits: the sleeper is re-parented to init
-    subprocess.run(["sh", "-c", f"setpriv --reuid={uid} --regid={uid} --clear-groups sleep 300 >/dev/null 2>&1 &"], check=True)
-    live = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "300"])
-    time.sleep(0.3)
 
-    def sleepers():
-        out = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                st = open(f"/proc/{pid}/status").read()
-            except OSError:
-                continue
-            if f"Uid:\t{uid}\t" in st and "State:\tZ" not in st:
-                out.append(int(pid))
-        return sorted(out)
+def _alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
-    assert len(sleepers()) == 2
-    Sandbox(workers=1)
+
+def _orphan(uid: int) -> int:
+    """A sleeper under ``uid`` whose parent shell has exited (re-parented to init), unmarked."""
+    out = subprocess.run(["sh", "-c", f"setpriv --reuid={uid} --regid={uid} --clear-groups sleep 300 "
+                                      ">/dev/null 2>&1 & echo $!"], capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: sandbox uids and the orphan reaper exist in root mode only")
+@pytest.mark.parametrize("cgroup", ["1", "0"], ids=["cgroup", "marker-only"])
+def test_a_new_sandbox_reaps_only_what_a_dead_harness_left(cgroup):
+    """A new Sandbox() kills the chain a dead harness left (found by its cgroup, or by its marker
+    alone), and nothing else: not a process in systemd's DynamicUser range, not an unmarked
+    orphan under a sandbox uid, not a live harness's chain."""
+    from selfalign.reaper import UID_BASE, Containment
+    from selfalign.sandbox import Sandbox, reap_orphans
+
+    if cgroup == "1" and Containment().cgroup is None:
+        pytest.skip("no writable cgroup v2 here (needs root, or a cgroup delegated to this user)")
+    env = {**os.environ, "SELFALIGN_SANDBOX_CGROUP": cgroup}
+    out = subprocess.run([sys.executable, "-c", DEAD_HARNESS, str(UID_BASE + 999)], cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, timeout=30, check=True).stdout.split()
+    left, cg = int(out[0]), (out[1] if len(out) > 1 else "")
+    assert bool(cg) == (cgroup == "1")
+    if cg:
+        assert cg.rsplit("/", 1)[1] in open(f"/proc/{left}/cgroup").read()
+    dynamic = _orphan(61184 + 100)            # a systemd DynamicUser= service's uid
+    unmarked = _orphan(UID_BASE + 998)         # our uid range, but not started by us
+    live_c = Containment()
+    live = subprocess.Popen(live_c.wrap(["setpriv", f"--reuid={UID_BASE + 997}", f"--regid={UID_BASE + 997}",
+                                         "--clear-groups", "sleep", "300"], 0))
     time.sleep(0.3)
     try:
-        assert sleepers() == [live.pid]
+        assert all(_alive(p) for p in (left, dynamic, unmarked, live.pid))
+        Sandbox(workers=1)
+        deadline = time.time() + 5
+        while _alive(left) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not _alive(left), "the dead harness's sandbox process survived"
+        assert _alive(dynamic) and _alive(unmarked) and _alive(live.pid)
+        assert not (cg and os.path.exists(cg)), "the dead harness's cgroup was not removed"
         assert reap_orphans() == []
     finally:
+        for p in (left, dynamic, unmarked):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         live.kill()
         live.wait()
+        live_c.close()
