@@ -15,7 +15,7 @@ rule evaluate_base:
     threads: workflow.cores
     resources:
         mem_mb=4000,
-        gpus=lambda wc: W.gpus(W.main, "evaluate"),
+        gpu=lambda wc: W.gpus(W.main, "evaluate"),
     shell:
         "{PY} evaluate --config {params.cfg} --benchmark {wildcards.benchmark} --variant base --out {output} "
         "--threads {threads} > {log} 2>&1"
@@ -38,7 +38,7 @@ rule evaluate_sft:
     threads: workflow.cores
     resources:
         mem_mb=4000,
-        gpus=lambda wc: W.gpus(wc.experiment, "evaluate"),
+        gpu=lambda wc: W.gpus(wc.experiment, "evaluate"),
     shell:
         "{PY} evaluate --config {params.cfg} --benchmark {wildcards.benchmark} --variant sft --train-dir {input} "
         "--out {output} --threads {threads} > {log} 2>&1"

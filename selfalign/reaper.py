@@ -12,9 +12,9 @@ Ownership is proved two ways, both of which every chain carries:
     (bwrap clears the environment for the program itself, so the program never sees it, but each
     process of the chain up to and including bwrap shows it in /proc/PID/environ);
   * a cgroup (v2), where the host lets us create one: each ``Containment`` (one per Sandbox) gets
-    ``<our cgroup>/selfalign-sandbox.<pid>.<start>.<n>/w<slot>``; the chain moves itself into its
-    worker's cgroup before anything else runs, and everything it forks stays there. Closing the
-    sandbox kills and removes that cgroup as a whole (``cgroup.kill``).
+    ``<our cgroup>/selfalign-sandbox.<pid>.<start>.<n>/w<slot>``; a persistent worker's chain
+    moves itself into its worker's cgroup before anything else runs, and everything it forks stays
+    there. Closing the sandbox kills and removes that cgroup as a whole (``cgroup.kill``).
 A harness is alive while a process with its pid *and* its start time exists, so a recycled pid
 never keeps an orphan alive, and a live concurrent harness's sandboxes are never touched.
 
@@ -224,11 +224,15 @@ class Containment:
         self._setup()
         return f"{MARK}={self._token}"
 
-    def wrap(self, cmd: list[str], slot: int) -> list[str]:
-        """``cmd`` marked as ours and, with a cgroup, started inside worker ``slot``'s cgroup."""
+    def wrap(self, cmd: list[str], slot: int, cgroup: bool = True) -> list[str]:
+        """``cmd`` marked as ours and (``cgroup``, where we have one) started inside worker
+        ``slot``'s cgroup. Moving a process into a cgroup costs ~12 ms here (the kernel waits for
+        an RCU grace period unless the hierarchy is mounted with favordynmods), so one-shot
+        sandboxes, whose pid namespace dies with them anyway, go by the marker alone, and the
+        persistent per-worker servers, started once, get the cgroup."""
         self._setup()
         out = ["env", self.marker]
-        if self._dir is not None:
+        if cgroup and self._dir is not None:
             w = self._dir / f"w{slot}"
             w.mkdir(parents=True, exist_ok=True)
             out += ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(w / "cgroup.procs")]

@@ -197,7 +197,7 @@ class Sandbox:
             return self._prlimit() + pdeath + [str(self.prefix / self.py_rel), "-I", "-S", "-B", "-c", boot]
         if not self.root:
             return self._contain.wrap(self._prlimit(server) + pdeath + self._bwrap(str(self.prefix), prog_dir, info_fd,
-                                                                                  self.site, server), slot)
+                                                                                  self.site, server), slot, cgroup=server)
         uid = UID_BASE + slot
         inner = self._prlimit(server) + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                                          "--pdeathsig=KILL", "--"] + self._bwrap("/mnt/py", prog_dir, info_fd,
@@ -211,7 +211,7 @@ class Sandbox:
                       "mount -o remount,bind,ro /mnt/site && ")
         stage += 'exec "$@"'
         return self._contain.wrap(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", stage, "sandbox"]
-                                  + inner, slot)
+                                  + inner, slot, cgroup=server)
 
     # ------------------------------------------------------------------------------------- run
     def run(self, source: str, timeout_s: float | None = None) -> Verdict:
