@@ -300,3 +300,13 @@ def test_gpu_rule_job_requests_its_gpu(slurm, tmp_path):
                 proc.wait()
         if slurm.job_ids:
             slurm.run(["scancel", *sorted(slurm.job_ids)])
+
+
+def test_skip_reasons_say_what_is_needed(monkeypatch):
+    """Without root or without the packages, the test is skipped saying so (not failed)."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert _why_not().startswith("needs root")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda t: None if t == "slurmctld" else real(t))
+    assert "needs the system packages slurm-wlm and munge" in _why_not()
