@@ -245,6 +245,12 @@ class Containment:
         d, self._pid = self._dir, -1
         return kill_cgroup(d)
 
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
 
 @atexit.register
 def _close_all() -> None:

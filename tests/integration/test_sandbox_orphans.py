@@ -55,6 +55,11 @@ def test_killed_harness_leaves_no_sandbox_processes(sandbox):
         left = {d for d in _sandbox_procs().values() if d in mine}
         time.sleep(0.2)
     assert not left, f"sandbox processes outlived the harness: {left}"
+    # what it leaves is empty cgroups at most, which the next sandbox's reaper removes
+    from selfalign.reaper import CGROUP_PREFIX, cgroup2_root, reap_orphans
+    reap_orphans()
+    root = cgroup2_root()
+    assert not (root and list(root.rglob(f"{CGROUP_PREFIX}{p.pid}.*"))), "the dead harness's cgroups were left"
 
 
 DEAD_HARNESS = """
