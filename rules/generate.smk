@@ -50,7 +50,7 @@ rule generate_shard:
     threads: workflow.cores
     resources:
         mem_mb=3000,
-        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
+        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} {wildcards.stage} --config {params.cfg} --input {input} --out {output} --stats {params.stats} "
         "--threads {threads} --shard {wildcards.k}/{wildcards.n} > {log} 2>&1"
@@ -76,7 +76,7 @@ rule concepts:
     threads: workflow.cores
     resources:
         mem_mb=3000,
-        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
+        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} concepts --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"
@@ -102,7 +102,7 @@ rule instructions:
     threads: workflow.cores
     resources:
         mem_mb=3000,
-        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
+        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} instructions --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"
@@ -128,7 +128,7 @@ rule responses:
     threads: workflow.cores
     resources:
         mem_mb=3000,
-        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
+        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} responses --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"

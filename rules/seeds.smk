@@ -18,6 +18,6 @@ rule seeds:
     threads: workflow.cores
     resources:
         mem_mb=4000,
-        gpus=lambda wc: W.gpus(wc.experiment, "seeds"),
+        gpu=lambda wc: W.gpus(wc.experiment, "seeds"),
     shell:
         "{PY} seeds --config {params.cfg} --out {output.seeds} --funnel {output.funnel} --threads {threads} > {log} 2>&1"

@@ -17,6 +17,6 @@ rule train:
     threads: workflow.cores
     resources:
         mem_mb=8000,
-        gpus=lambda wc: W.gpus(wc.experiment, "train"),
+        gpu=lambda wc: W.gpus(wc.experiment, "train"),
     shell:
         "{PY} train --config {params.cfg} --sft {input.sft} --out {output} --threads {threads} > {log} 2>&1"
