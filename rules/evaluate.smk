@@ -7,7 +7,7 @@ rule evaluate_base:
     params:
         cfg=lambda wc: W.stage_config(W.main, "evaluate"),
     conda:
-        "../envs/evaluation.yaml"
+        lambda wc: W.env("evaluation", W.gpus(W.main, "evaluate"))
     log:
         "logs/_base/{model}/eval_{benchmark}.log",
     benchmark:
@@ -30,7 +30,7 @@ rule evaluate_sft:
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "evaluate"),
     conda:
-        "../envs/evaluation.yaml"
+        lambda wc: W.env("evaluation", W.gpus(wc.experiment, "evaluate"))
     log:
         "logs/{experiment}/{model}/eval_{benchmark}.log",
     benchmark:

@@ -9,7 +9,7 @@ rule train:
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "train"),
     conda:
-        "../envs/training.yaml"
+        lambda wc: W.env("training", W.gpus(wc.experiment, "train"))
     log:
         "logs/{experiment}/{model}/train.log",
     benchmark:

@@ -73,6 +73,24 @@ class Workflow:
             return 0 if (spec.is_gguf and cfg["train"]["method"] == "lora") else max(1, spec.gpus)
         return spec.gpus if spec.backend == "vllm" else 0
 
+    def model_gpus(self, model: str) -> int:
+        """GPUs of a model row's generation backend (vLLM's tensor-parallel size; 0 off vLLM)."""
+        from .models import read_sheet
+
+        spec = read_sheet(self.cfg["models_sheet"])[model]
+        return spec.gpus if spec.backend == "vllm" else 0
+
+    @property
+    def run_gpus(self) -> int:
+        """GPUs of the run's own model (0 on a CPU run), for the jobs that load no model."""
+        return self.gpus(self.main, "evaluate")
+
+    @staticmethod
+    def env(cpu_env: str, gpus: int) -> str:
+        """The conda env file (relative to rules/) of a job: envs/gpu.yaml when it runs on GPUs,
+        else its CPU env. Model-free jobs pass ``run_gpus``, so a GPU node builds one env."""
+        return f"../envs/{'gpu' if gpus > 0 else cpu_env}.yaml"
+
     def benchmarks(self, experiment: str | None = None) -> list[str]:
         return list(self.exp(experiment or self.main)["evaluate"]["benchmarks"])
 
