@@ -59,7 +59,8 @@ class Workflow:
 
     def gpus(self, experiment: str, stage: str) -> int:
         """GPUs a job needs, for cluster executors: vLLM generation takes the model's tensor-parallel
-        GPUs; training takes them unless it is LoRA on a GGUF model (the CPU default)."""
+        GPUs; training takes train.gpus or those, unless it is LoRA on a GGUF model (the CPU
+        default; launch.train_gpus)."""
         from .models import get_spec
 
         cfg = self.exp(experiment)
@@ -70,8 +71,20 @@ class Workflow:
             self._specs[key] = get_spec(cfg)
         spec = self._specs[key]
         if stage == "train":
-            return 0 if (spec.is_gguf and cfg["train"]["method"] == "lora") else max(1, spec.gpus)
+            from .launch import train_gpus
+            return train_gpus(cfg, spec)
         return spec.gpus if spec.backend == "vllm" else 0
+
+    def train_launch(self, experiment: str, python: str) -> str:
+        """The words that start `selfalign` for the experiment's training job (launch.plan)."""
+        from .launch import plan
+        from .models import get_spec
+
+        cfg = self.exp(experiment)
+        try:
+            return plan(cfg, get_spec(cfg)).command(python)
+        except C.ConfigError as e:
+            raise SystemExit(f"selfalign: config error: {e}") from None
 
     def model_gpus(self, model: str) -> int:
         """GPUs of a model row's generation backend (vLLM's tensor-parallel size; 0 off vLLM)."""
