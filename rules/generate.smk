@@ -42,7 +42,7 @@ rule generate_shard:
         cfg=lambda wc: W.stage_config(wc.experiment, wc.stage),
         stats=lambda wc, output: str(output[0]).removesuffix(".jsonl") + ".stats.json",
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/{stage}.{k}-of-{n}.log",
     benchmark:
@@ -68,7 +68,7 @@ rule concepts:
         stats=f"{RESULTS}/{{experiment}}/{{model}}/concepts.stats.json",
         gather=gather_args("concepts"),
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/concepts.log",
     benchmark:
@@ -94,7 +94,7 @@ rule instructions:
         stats=f"{RESULTS}/{{experiment}}/{{model}}/instructions.stats.json",
         gather=gather_args("instructions"),
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/instructions.log",
     benchmark:
@@ -120,7 +120,7 @@ rule responses:
         stats=f"{RESULTS}/{{experiment}}/{{model}}/responses.stats.json",
         gather=gather_args("responses"),
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/responses.log",
     benchmark:

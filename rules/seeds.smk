@@ -10,7 +10,7 @@ rule seeds:
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "seeds"),
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "seeds"))
     log:
         "logs/{experiment}/{model}/seeds.log",
     benchmark:
