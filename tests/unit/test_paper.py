@@ -79,3 +79,27 @@ def test_reference_values_come_from_the_csv():
     ref = paper.load_reference()
     assert paper.ref_value(ref, "main", "SelfCodeAlign", "HumanEval+") == 67.1
     assert paper.ref_value(ref, "ablation_exec_filter", "random responses") == 61.6
+
+
+def test_main_table_rows_follow_the_paper_with_standard_errors(tmp_path):
+    """Ours carry ± SE and ≈ when the paper's figure is within 2 SE; LiveCodeBench gets a row per
+    window actually scored (labelled from it), ClassEval its class- and method-level rows."""
+    r = tmp_path / "results"
+    m = "gemma3-270m"
+    _write(r / "selfalign" / m / "eval" / "sft" / "humaneval_plus.json",
+           {"summary": {"base": {"pass@1": 70.0, "pass@1_se": 3.6}, "plus": {"pass@1": 62.0, "pass@1_se": 3.8}}})
+    _write(r / "selfalign" / m / "eval" / "sft" / "livecodebench.json", {"summary": {
+        "base": {"pass@1": 20.0, "pass@1_se": 2.0},
+        "by_window": {"start 2023-09-01": {"pass@1": 21.0, "pass@1_se": 1.0},
+                      "start 2023-05-01": {"pass@1": 10.0, "pass@1_se": 1.0}}}})
+    _write(r / "selfalign" / m / "eval" / "sft" / "classeval.json", {"summary": {
+        "class": {"pass@1": 25.0, "pass@1_se": 4.4}, "method_level": {"pass@1": 50.0, "pass@1_se": 2.0}}})
+    paper.build_paper(resolve({}), r, tmp_path / "paper", tmp_path / "figures")
+    rows = {l.split(" | ")[0].lstrip("| "): l for l in (tmp_path / "paper" / "main.md").read_text().splitlines()
+            if l.startswith("| ")}
+    assert rows["HumanEval+"] == "| HumanEval+ | 45.7 | 67.1 | — | 62.0 ± 3.8 ≈ |"          # |62 - 67.1| <= 7.6
+    assert rows["LiveCodeBench (start 2023-09-01)"] == "| LiveCodeBench (start 2023-09-01) | — | 22.4 | — | 21.0 ± 1.0 ≈ |"
+    assert rows["LiveCodeBench (start 2023-05-01)"] == "| LiveCodeBench (start 2023-05-01) | — | 23.4 | — | 10.0 ± 1.0 |"
+    assert rows["ClassEval class-level"].endswith("| 27.0 | — | 25.0 ± 4.4 ≈ |")
+    assert rows["ClassEval method-level"].endswith("| 52.6 | — | 50.0 ± 2.0 ≈ |")
+    assert "\\pm" in (tmp_path / "paper" / "main.tex").read_text()
