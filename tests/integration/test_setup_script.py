@@ -84,8 +84,9 @@ def test_non_root_setup_without_bubblewrap_stops_and_names_it(world):
 
 # ------------------------------------------------------------------------------- torch wheel
 def _torch_pin() -> str:
-    train = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["train"]
-    return next(r for r in train if r.startswith("torch==")).split("==", 1)[1].split(";")[0].strip()
+    # the CPU stack's pin (the `cpu` extra; the `gpu` extra pins vLLM's torch): setup's first torch== line
+    cpu = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["cpu"]
+    return next(r for r in cpu if r.startswith("torch==")).split("==", 1)[1].split(";")[0].strip()
 
 
 def _wheel(d: Path, version: str) -> None:
