@@ -209,14 +209,27 @@ def parse_response(text: str) -> tuple[str, str, str, str]:
 
 
 # ------------------------------------------------------------------------------------ loop guard
+_DIGITS = re.compile(r"\d+")
+
+
 def loop_cut(text: str, min_repeats: int, max_unit: int = 4) -> int | None:
     """Where a completion that ran into its token limit started repeating itself: the offset just
-    after the first copy of a block of 1..``max_unit`` lines that then repeats (whitespace aside) at
-    least ``min_repeats`` times in a row up to the end. None when its tail does not loop."""
+    after the first copy of a block of 1..``max_unit`` lines that then repeats at least
+    ``min_repeats`` times in a row up to the end (whitespace aside). Failing an exact repeat,
+    numbers count as equal: a small model also loops by counting ("f(13) == 13", "f(14) == 14",
+    ...). None when its tail does not loop."""
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines = lines[:-1]                    # the cut-off last line cannot be compared
-    keys = [ln.strip() for ln in lines]
+    for normalise in (lambda ln: ln.strip(), lambda ln: _DIGITS.sub("0", ln.strip())):
+        start = _repeat_start([normalise(ln) for ln in lines], min_repeats, max_unit)
+        if start is not None:
+            return sum(len(ln) for ln in lines[:start])
+    return None
+
+
+def _repeat_start(keys: list[str], min_repeats: int, max_unit: int) -> int | None:
+    """End index of the first copy of the earliest-starting block that repeats to the end."""
     best = None
     for unit in range(1, max_unit + 1):
         if len(keys) < unit * min_repeats:
@@ -230,10 +243,7 @@ def loop_cut(text: str, min_repeats: int, max_unit: int = 4) -> int | None:
             copies += 1
         if copies >= min_repeats and (best is None or start < best[0]):
             best = (start, unit)
-    if best is None:
-        return None
-    first_copy_end = best[0] + best[1]
-    return sum(len(ln) for ln in lines[:first_copy_end])
+    return None if best is None else best[0] + best[1]
 
 
 def close_open_fence(text: str) -> str:

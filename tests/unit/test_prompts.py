@@ -124,6 +124,8 @@ def test_loop_cut_finds_the_first_copy_of_a_repeated_block():
     two = "a = g()\n" + "print(a)\nprint(b)\n" * 4
     assert two[:P.loop_cut(two, 4)] == "a = g()\nprint(a)\nprint(b)\n"
     assert P.loop_cut("a\nb\nc\nd\ne\n", 2) is None and P.loop_cut("x\n" * 3, 4) is None
+    counting = "def p(n):\n    return n\n" + "".join(f"Second largest: {k}.\n" for k in range(13, 30))
+    assert counting[:P.loop_cut(counting, 4)] == "def p(n):\n    return n\nSecond largest: 13.\n"
 
 
 def test_close_open_fence():
