@@ -1,7 +1,60 @@
-rule evaluate_base:
-    """A benchmark on the base model (shared by every experiment)."""
+# Evaluation, evalplus-style: generate samples, then score them. A scorer fix re-runs only the
+# eval_score jobs (their code is their input); `python -m selfalign evaluate score` scores anyone's
+# samples the same way. {variant} is "base" (results/_base/<model>/, shared by every experiment)
+# or "sft" (the experiment's trained model).
+
+
+rule eval_generate_base:
+    """A benchmark's samples from the base model (shared by every experiment)."""
     input:
         f"{RESULTS}/_models/{{model}}.json",
+    output:
+        f"{RESULTS}/_base/{{model}}/eval/{{benchmark}}.samples.jsonl",
+    params:
+        cfg=lambda wc: W.stage_config(W.main, "evaluate"),
+    conda:
+        "../envs/evaluation.yaml"
+    log:
+        "logs/_base/{model}/eval_generate_{benchmark}.log",
+    benchmark:
+        "benchmarks/_base/{model}/eval_generate_{benchmark}.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=4000,
+        gpus=lambda wc: W.gpus(W.main, "evaluate"),
+    shell:
+        "{PY} evaluate generate --config {params.cfg} --benchmark {wildcards.benchmark} --variant base "
+        "--out {output} --threads {threads} > {log} 2>&1"
+
+
+rule eval_generate_sft:
+    """A benchmark's samples from the SFT model of an experiment."""
+    input:
+        f"{RESULTS}/{{experiment}}/{{model}}/sft_model",
+    output:
+        f"{RESULTS}/{{experiment}}/{{model}}/eval/sft/{{benchmark}}.samples.jsonl",
+    params:
+        cfg=lambda wc: W.stage_config(wc.experiment, "evaluate"),
+    conda:
+        "../envs/evaluation.yaml"
+    log:
+        "logs/{experiment}/{model}/eval_generate_{benchmark}.log",
+    benchmark:
+        "benchmarks/{experiment}/{model}/eval_generate_{benchmark}.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=4000,
+        gpus=lambda wc: W.gpus(wc.experiment, "evaluate"),
+    shell:
+        "{PY} evaluate generate --config {params.cfg} --benchmark {wildcards.benchmark} --variant sft "
+        "--train-dir {input} --out {output} --threads {threads} > {log} 2>&1"
+
+
+rule eval_score_base:
+    """Score the base model's samples in the sandbox."""
+    input:
+        samples=f"{RESULTS}/_base/{{model}}/eval/{{benchmark}}.samples.jsonl",
+        scorer=W.scorer_sources(),
     output:
         f"{RESULTS}/_base/{{model}}/eval/{{benchmark}}.json",
     params:
@@ -9,22 +62,22 @@ rule evaluate_base:
     conda:
         "../envs/evaluation.yaml"
     log:
-        "logs/_base/{model}/eval_{benchmark}.log",
+        "logs/_base/{model}/eval_score_{benchmark}.log",
     benchmark:
-        "benchmarks/_base/{model}/eval_{benchmark}.tsv"
+        "benchmarks/_base/{model}/eval_score_{benchmark}.tsv"
     threads: workflow.cores
     resources:
         mem_mb=4000,
-        gpus=lambda wc: W.gpus(W.main, "evaluate"),
     shell:
-        "{PY} evaluate --config {params.cfg} --benchmark {wildcards.benchmark} --variant base --out {output} "
-        "--threads {threads} > {log} 2>&1"
+        "{PY} evaluate score --config {params.cfg} --benchmark {wildcards.benchmark} --samples {input.samples} "
+        "--out {output} > {log} 2>&1"
 
 
-rule evaluate_sft:
-    """A benchmark on the SFT model of an experiment."""
+rule eval_score_sft:
+    """Score an SFT model's samples in the sandbox."""
     input:
-        f"{RESULTS}/{{experiment}}/{{model}}/sft_model",
+        samples=f"{RESULTS}/{{experiment}}/{{model}}/eval/sft/{{benchmark}}.samples.jsonl",
+        scorer=W.scorer_sources(),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/eval/sft/{{benchmark}}.json",
     params:
@@ -32,13 +85,12 @@ rule evaluate_sft:
     conda:
         "../envs/evaluation.yaml"
     log:
-        "logs/{experiment}/{model}/eval_{benchmark}.log",
+        "logs/{experiment}/{model}/eval_score_{benchmark}.log",
     benchmark:
-        "benchmarks/{experiment}/{model}/eval_{benchmark}.tsv"
+        "benchmarks/{experiment}/{model}/eval_score_{benchmark}.tsv"
     threads: workflow.cores
     resources:
         mem_mb=4000,
-        gpus=lambda wc: W.gpus(wc.experiment, "evaluate"),
     shell:
-        "{PY} evaluate --config {params.cfg} --benchmark {wildcards.benchmark} --variant sft --train-dir {input} "
-        "--out {output} --threads {threads} > {log} 2>&1"
+        "{PY} evaluate score --config {params.cfg} --benchmark {wildcards.benchmark} --samples {input.samples} "
+        "--out {output} > {log} 2>&1"

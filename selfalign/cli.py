@@ -37,13 +37,7 @@ def _cfg(path: str | None, overrides: list[str] | None = None) -> dict:
 def _backend_factory(cfg: dict, threads: int | None = None, lora: str | None = None):
     def make():
         from .backends import load_backend
-        from .backends.llamacpp import LlamaCppBackend
-        from .models import get_spec, provision
-
-        spec = get_spec(cfg)
-        if spec.backend == "llamacpp" and not cfg["backend"]["base_url"]:
-            return LlamaCppBackend.from_config(str(provision(spec, cfg)), cfg, spec=spec, lora_path=lora, n_threads=threads)
-        return load_backend(cfg, spec, lora_path=lora)
+        return load_backend(cfg, lora_path=lora, n_threads=threads)
     return make
 
 
@@ -172,12 +166,44 @@ def cmd_train(a) -> None:
              m["s_per_step"], m["peak_rss_mb"])
 
 
-def cmd_evaluate(a) -> None:
-    from .evaluate.run import run_benchmark
+def _eval_cfg(a) -> dict:
+    overrides = list(a.set or [])
+    if getattr(a, "data", None):
+        overrides.append(f"evaluate.data.{a.benchmark}={json.dumps(a.data)}")
+    return _cfg(a.config, overrides)
+
+
+def cmd_evaluate_generate(a) -> None:
+    from .evaluate.codegen import generate_samples
+
+    res = generate_samples(_eval_cfg(a), a.benchmark, a.variant, a.out, train_dir=a.train_dir, threads=a.threads)
+    log.info("samples %s/%s: %s", a.variant, a.benchmark, res.get("skipped") or f"{res['problems']} problems -> {a.out}")
+
+
+def cmd_evaluate_score(a) -> None:
+    from .evaluate.score import score_file
+
+    res = score_file(_eval_cfg(a), a.benchmark, a.samples, a.out, workers=a.workers)
+    if "summary" in res:
+        s = res["summary"]
+        for metric, v in ((k, v) for k, v in s.items() if isinstance(v, dict) and "passed" in v):
+            print(f"{a.benchmark} {metric}: pass@1 {v.get('pass@1')} ± {v.get('pass@1_se')} % "
+                  f"({v['passed']} of {s['samples']} samples; {s['problems']} problems)")
+    else:
+        print(f"{a.benchmark}: {res['skipped']}")
+
+
+def cmd_evaluate_env(a) -> None:
+    from .evaluate import envs
 
     cfg = _cfg(a.config)
-    res = run_benchmark(cfg, a.benchmark, a.variant, a.out, train_dir=a.train_dir, threads=a.threads)
-    log.info("evaluate %s/%s: %s", a.variant, a.benchmark, json.dumps(res.get("summary") or res.get("skipped")))
+    names = list(envs.FAMILIES) if a.name == "all" else [a.name]
+    for name in names:
+        if a.env_action == "build":
+            print(f"{name}: {envs.build(name, cfg, pip_args=a.pip_arg)}")
+        else:
+            site, info = envs.site_for(name, cfg)
+            print(f"{name}: {info.get('path') or 'not built (' + info['build'] + ')'}")
 
 
 def cmd_paper(a) -> None:
@@ -274,13 +300,33 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.add_argument("--threads", type=int)
 
-    sp = add("evaluate", cmd_evaluate, "run a benchmark on the base or SFT model")
-    sp.add_argument("--config", required=True)
-    sp.add_argument("--benchmark", required=True)
+    from .evaluate import REGISTRY as BENCHMARKS
+    ev = sub.add_parser("evaluate", help="benchmarks: generate samples, score any samples file, library environments")
+    evsub = ev.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sp = evsub.add_parser("generate", help="write a benchmark's samples from the base or SFT model")
+    sp.set_defaults(fn=cmd_evaluate_generate)
     sp.add_argument("--variant", choices=["base", "sft"], required=True)
-    sp.add_argument("--train-dir")
-    sp.add_argument("--out", required=True)
+    sp.add_argument("--train-dir", help="the SFT model's directory (--variant sft)")
     sp.add_argument("--threads", type=int)
+    sc = evsub.add_parser("score", help="score a samples file ({task_id, solution|completion} rows) in the sandbox",
+                          description="Score any samples file: one JSON object per line with a task_id and a "
+                                      "'solution' (a whole program) or a 'completion' (continuing the task's "
+                                      "prompt); several rows per task are several samples (pass@k).")
+    sc.set_defaults(fn=cmd_evaluate_score)
+    sc.add_argument("--samples", required=True, help="samples JSONL (optionally .gz)")
+    sc.add_argument("--workers", type=int, help="sandbox workers (default: sandbox.workers, else 2 x cores)")
+    for x in (sp, sc):
+        x.add_argument("--config", help="config file (default: the defaults; e.g. config/config.yaml)")
+        x.add_argument("--benchmark", required=True, choices=sorted(BENCHMARKS))
+        x.add_argument("--data", help="the benchmark's data file (overrides evaluate.data.<benchmark>)")
+        x.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
+        x.add_argument("--out", required=True)
+    en = evsub.add_parser("env", help="build or locate a benchmark's library environment")
+    en.set_defaults(fn=cmd_evaluate_env)
+    en.add_argument("env_action", choices=["build", "path"])
+    en.add_argument("name", help="classeval, ds1000, canitedit, or all")
+    en.add_argument("--config")
+    en.add_argument("--pip-arg", action="append", help="extra argument for pip (e.g. --extra-index-url=...)")
 
     sp = add("paper", cmd_paper, "regenerate tables and figures from results")
     sp.add_argument("--config", required=True)
@@ -311,8 +357,9 @@ def main(argv: list[str] | None = None) -> None:
     from .records import RecordError
     from .sandbox import SandboxUnavailable
     from .seeds import SeedError
+    from .evaluate.samples import SamplesError
 
-    known = (ConfigError, RecordError, ModelError, SandboxUnavailable, SeedError, FileNotFoundError)
+    known = (ConfigError, RecordError, ModelError, SandboxUnavailable, SeedError, SamplesError, FileNotFoundError)
     try:
         from .train import TrainError
         known += (TrainError,)

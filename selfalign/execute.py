@@ -1,16 +1,27 @@
 """Execution filter: every parsed (response, tests) pair runs in the sandbox; verdicts are
-appended to executions.jsonl as they come (resumable)."""
+appended to executions.jsonl as they come (resumable).
+
+A pass is proven (selfalign/proof.py): the response runs as a module that is not ``__main__``,
+its tests after it, and only a run that prints its nonce after the last test passes — a response
+that calls ``sys.exit(0)`` or ``os._exit(0)``, or tests that run no test, fail."""
 from __future__ import annotations
 
 import collections
 import logging
 from pathlib import Path
 
-from .prompts import program, strip_main_input
+from . import proof
+from .prompts import strip_main_input
 from .records import Execution, Response, ResumableWriter, Shard, work_path, write_json_atomic
-from .sandbox import Sandbox, SandboxLimits, default_workers
+from .sandbox import Job, Sandbox, SandboxLimits, default_workers
 
 log = logging.getLogger(__name__)
+
+
+def proven_job(code: str, test_code: str) -> Job:
+    """The sandbox run of one (response, tests) pair: the response, then its tests, nonce-checked."""
+    nonce = proof.new_nonce()
+    return Job(proof.checked_program(code, test_code, nonce), nonce=nonce)
 
 
 def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_path: str | Path | None = None,
@@ -37,7 +48,7 @@ def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_
             bar.set_postfix(passed=counts["pass"])
 
         # execution_filter.py:134-152: a main block that reads input() would block; it is cut first
-        sb.run_many([program(strip_main_input(r.code), strip_main_input(r.test_code)) for r in todo], workers,
+        sb.run_many([proven_job(strip_main_input(r.code), strip_main_input(r.test_code)) for r in todo], workers,
                     progress=done)
         sb.close()
         bar.close()

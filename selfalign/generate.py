@@ -52,7 +52,7 @@ def job_groups(jobs: list[Job], size: int | None, shard: Shard = Shard()) -> lis
 
 
 def _run_jobs(backend: Backend, groups: list[list[Job]], writer: ResumableWriter, n: int, temperature: float,
-              max_tokens: int, stop: list[str], seed: int, desc: str) -> None:
+              max_tokens: int, stop: list[str], seed: int, desc: str, top_p: float | None = None) -> None:
     from tqdm import tqdm
 
     bar = tqdm(total=sum(not j.done for g in groups for j in g), desc=desc, unit="item", mininterval=2)
@@ -68,7 +68,7 @@ def _run_jobs(backend: Backend, groups: list[list[Job]], writer: ResumableWriter
             bar.set_postfix(tok_s=f"{(backend.stats.completion_tokens - tok0) / dt:.1f}" if dt else "-")
 
         backend.generate([j.prompt for j in group], n=n, temperature=temperature, max_tokens=max_tokens,
-                         stop=stop, seed=seed, progress=on_done)
+                         stop=stop, seed=seed, progress=on_done, top_p=top_p)
     bar.close()
 
 

@@ -53,6 +53,8 @@ def gather(results_dir: str | Path, experiments: list[str]) -> Results:
             if (model_dir / "funnel.json").exists():
                 funnels[(exp, model)] = json.loads((model_dir / "funnel.json").read_text())["steps"]
             for f in sorted((model_dir / "eval").rglob("*.json")) if (model_dir / "eval").exists() else []:
+                if f.name.endswith(".samples.json"):   # how samples were made, not a result
+                    continue
                 variant = "base" if exp == "_base" else f.parent.name
                 evals[(exp, model, variant, f.stem)] = json.loads(f.read_text())
             if (model_dir / "sft_model" / "train_manifest.json").exists():

@@ -57,6 +57,11 @@ BOOT_STDIN = ("import builtins,sys;builtins.exit=builtins.quit=sys.exit;__file__
               "__import__('traceback').print_exception(t,v,tb)))(_s);"
               "sys.argv=[__file__];exec(compile(globals().pop('_s'),__file__,'exec'))")
 
+# Library code (BLAS, OpenMP) gets one thread per program: workers already fill the cores, and
+# benchmark timings (EvalPerf) must not depend on how many threads a library grabbed.
+THREAD_CAPS = [a for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+               for a in ("--setenv", v, "1")]
+
 # With libraries: the harness's site-packages, read-only at /opt/site (DS-1000 needs numpy, pandas, ...).
 SITE_PREFIX = "import sys;sys.path.insert(0,'/opt/site');"
 
@@ -86,6 +91,16 @@ class SandboxLimits:
                    file_size_mb=s["file_size_mb"], max_output_bytes=s["max_output_bytes"])
 
 
+@dataclass(frozen=True)
+class Job:
+    """One program to run: its source, its own wall-clock limit (None: the sandbox's), and the
+    nonce it must print to pass (None: exit status 0 is a pass; see selfalign/proof.py)."""
+    source: str
+    timeout_s: float | None = None
+    nonce: str | None = None
+    parts: tuple[str, ...] = ()      # nonces of parts proven one by one (Verdict.parts_proven)
+
+
 @dataclass
 class Verdict:
     verdict: str
@@ -94,6 +109,7 @@ class Verdict:
     stdout_tail: str = ""
     stderr_tail: str = ""
     note: str = ""
+    parts_proven: tuple[str, ...] = ()   # the Job's part nonces found in the output
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -159,7 +175,7 @@ def reap_orphans() -> list[int]:
 
 class Sandbox:
     def __init__(self, limits: SandboxLimits | None = None, unsafe_no_sandbox: bool = False, workers: int = 1,
-                 libraries: bool = False, persistent: bool = True):
+                 libraries: bool | str = False, persistent: bool = True, data_dir: str | None = None):
         self.limits = limits or SandboxLimits()
         # persistent: one sandbox per worker slot whose PID-1 server forks each program (see
         # sandbox_server.py); False: a fresh bwrap chain per program (~2.2x the cost of a bare run)
@@ -170,8 +186,11 @@ class Sandbox:
         # the *thread* that started a process ends: persistent sandboxes are started from this one
         # long-lived thread, not from the short-lived pool threads that run programs.
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="sandbox-spawner") if self.persistent else None
-        # libraries: programs may import what the harness's venv has installed (read-only)
-        self.site = site_packages() if libraries else None
+        # libraries: programs may import what the harness's venv has installed (True) or what a
+        # benchmark environment holds (its directory), read-only at /opt/site
+        self.site = (libraries if isinstance(libraries, str) else site_packages()) if libraries else None
+        # data_dir: read-only at /data (a benchmark's inputs and expected outputs, written by the scorer)
+        self.data_dir = data_dir
         self.boot = (SITE_PREFIX if self.site else "") + BOOT
         self.boot_stdin = (SITE_PREFIX if self.site else "") + BOOT_STDIN
         self.unsafe = unsafe_no_sandbox
@@ -207,12 +226,14 @@ class Sandbox:
                 "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp",
                 "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "PATH", "/opt/py/bin:/usr/bin",
                 "--setenv", "LD_LIBRARY_PATH", "/opt/py/lib", "--setenv", "PYTHONHASHSEED", "0",
-                "--setenv", "LANG", "C.UTF-8", "--info-fd", str(info_fd),
+                "--setenv", "LANG", "C.UTF-8", *THREAD_CAPS, "--info-fd", str(info_fd),
                 f"/opt/py/{self.py_rel}", "-I", "-S", "-B"]
         cmd += ["/sandbox/server.py"] if server else ["-c", self.boot]
+        i = cmd.index("--proc")
         if site:
-            i = cmd.index("--proc")
             cmd[i:i] = ["--ro-bind", site, "/opt/site"]
+        if self.data_dir:
+            cmd[i:i] = ["--ro-bind", self.data_dir, "/data"]
         return cmd
 
     def command(self, prog_dir: str, info_fd: int, slot: int, server: bool = False) -> list[str]:
@@ -240,14 +261,22 @@ class Sandbox:
         return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", stage, "sandbox"] + inner
 
     # ------------------------------------------------------------------------------------- run
-    def run(self, source: str, timeout_s: float | None = None) -> Verdict:
+    def run(self, source: str | Job, timeout_s: float | None = None, nonce: str | None = None) -> Verdict:
+        """Run one program. With a nonce, a pass needs exit status 0 *and* the nonce printed
+        (selfalign/proof.py): a program that leaves before its checks end fails."""
+        parts: tuple[str, ...] = ()
+        if isinstance(source, Job):
+            source, timeout_s, nonce, parts = source.source, source.timeout_s or timeout_s, source.nonce, source.parts
+        timeout_s = timeout_s or self.limits.timeout_s
         slot = self._slots.get()
         try:
             if self.persistent:
-                return self._run_persistent(source, timeout_s or self.limits.timeout_s, slot)
-            return self._run(source, timeout_s or self.limits.timeout_s, slot)
+                v = self._run_persistent(source, timeout_s, slot)
+            else:
+                v = self._run(source, timeout_s, slot)
         finally:
             self._slots.put(slot)
+        return _prove(v, nonce, parts)
 
     def _run_persistent(self, source: str, timeout_s: float, slot: int) -> Verdict:
         with self._zlock:
@@ -271,7 +300,7 @@ class Sandbox:
             why = (res or {}).get("error") or z.last_error or "no answer"
             return Verdict("error", None, 0.0, note=f"persistent sandbox failed: {why}")
         return self._verdict(res["code"], res["timed_out"], res["over"], res["duration"], res["stdout"],
-                             res["stderr"], b"server")
+                             res["stderr"], b"server", timeout_s)
 
     def close(self) -> None:
         with self._zlock:
@@ -327,19 +356,20 @@ class Sandbox:
             out.join(5)
             err.join(5)
             info = _read_all(info_r)
-            return self._verdict(proc.returncode, timed_out, over.is_set(), duration, out.tail(), err.tail(), info)
+            return self._verdict(proc.returncode, timed_out, over.is_set(), duration, out.tail(), err.tail(), info,
+                                 timeout_s)
         finally:
             if info_w >= 0:
                 os.close(info_w)
             os.close(info_r)
             shutil.rmtree(prog_dir, ignore_errors=True)
 
-    def _verdict(self, code, timed_out, over, duration, so: str, se: str, info) -> Verdict:
+    def _verdict(self, code, timed_out, over, duration, so: str, se: str, info, timeout_s: float) -> Verdict:
         base = dict(exit_code=code, duration_s=round(duration, 4), stdout_tail=so, stderr_tail=se)
         if not self.unsafe and not info and not timed_out:
             return Verdict("error", note="sandbox failed to start", **base)
         if timed_out:
-            return Verdict("timeout", note=f"wall clock > {self.limits.timeout_s}s", **base)
+            return Verdict("timeout", note=f"wall clock > {timeout_s}s", **base)
         if over:
             return Verdict("fail", note=f"output over {self.limits.max_output_bytes} bytes", **base)
         if code == 0:
@@ -350,7 +380,9 @@ class Sandbox:
             return Verdict("timeout", note="CPU time limit", **base)
         return Verdict("fail", **base)
 
-    def run_many(self, sources: Sequence[str], workers: int, progress: Callable[[int, Verdict], None] | None = None) -> list[Verdict]:
+    def run_many(self, sources: Sequence[str | Job], workers: int,
+                 progress: Callable[[int, Verdict], None] | None = None) -> list[Verdict]:
+        """Run programs (sources or Jobs) on ``workers`` threads; verdicts in input order."""
         results: list[Verdict | None] = [None] * len(sources)
         with ThreadPoolExecutor(max(1, workers)) as pool:
             futs = {pool.submit(self.run, s): i for i, s in enumerate(sources)}
@@ -481,6 +513,21 @@ class _Zygote:
             self.proc = None
         self.err.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _prove(v: Verdict, nonce: str | None, parts: tuple[str, ...] = ()) -> Verdict:
+    """A nonce-checked verdict: exit status 0 without the nonce is a fail (left early)."""
+    if nonce is None:
+        return v
+    from . import proof
+    v.parts_proven = tuple(p for p in parts if proof.proven(v.stdout_tail, p))
+    for p in v.parts_proven:
+        v.stdout_tail = proof.strip(v.stdout_tail, p)
+    ok = proof.proven(v.stdout_tail, nonce)
+    v.stdout_tail = proof.strip(v.stdout_tail, nonce)
+    if v.verdict == "pass" and not ok:
+        v.verdict, v.note = "fail", "exited before its checks finished (no pass nonce)"
+    return v
 
 
 def _killpg(proc: subprocess.Popen) -> None:

@@ -73,6 +73,12 @@ class Workflow:
             return 0 if (spec.is_gguf and cfg["train"]["method"] == "lora") else max(1, spec.gpus)
         return spec.gpus if spec.backend == "vllm" else 0
 
+    def scorer_sources(self) -> list[str]:
+        """The code that decides a verdict: a change to it re-scores samples without regenerating them."""
+        root = repo_path("selfalign")
+        files = sorted((root / "evaluate").glob("*.py")) + [root / f for f in ("proof.py", "sandbox.py", "sandbox_server.py")]
+        return [str(f) for f in files]
+
     def benchmarks(self, experiment: str | None = None) -> list[str]:
         return list(self.exp(experiment or self.main)["evaluate"]["benchmarks"])
 

@@ -45,3 +45,23 @@ def sandbox():
     if shutil.which("bwrap") is None:
         pytest.fail("bubblewrap is not installed: scripts/setup.sh installs it (the sandbox tests must run)")
     return Sandbox(SandboxLimits(timeout_s=5, memory_mb=1024, max_procs=64), workers=4)
+
+
+@pytest.fixture(scope="session")
+def score():
+    """``score(bench, {task_id: [solution, ...]}) -> result``: the real scorer on solutions, in
+    sandboxes built the way the evaluate stage builds them (libraries, /data)."""
+    from selfalign.evaluate.score import score_benchmark
+    from selfalign.sandbox import Sandbox, SandboxLimits
+
+    if shutil.which("bwrap") is None:
+        pytest.fail("bubblewrap is not installed: scripts/setup.sh installs it (the sandbox tests must run)")
+
+    def factory(libraries, data_dir):
+        return Sandbox(SandboxLimits(timeout_s=10, memory_mb=4096, max_procs=64), workers=4, libraries=libraries,
+                       data_dir=data_dir)
+
+    def run(bench, solutions: dict, workers: int = 4):
+        samples = {tid: [{"task_id": tid, "solution": s} for s in sols] for tid, sols in solutions.items()}
+        return score_benchmark(bench, samples, factory, workers)
+    return run

@@ -51,8 +51,9 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def generate(self, prompts: list[str], n: int = 1, temperature: float = 0.0, max_tokens: int = 256,
                  stop: list[str] | None = None, seed: int | None = None,
-                 progress=None) -> list[list[Completion]]:
-        """``progress`` (optional) is called with each finished prompt's completions."""
+                 progress=None, top_p: float | None = None) -> list[list[Completion]]:
+        """``progress`` (optional) is called with each finished prompt's completions; ``top_p``
+        None keeps the backend's own (sampling only: greedy decoding ignores it)."""
 
     def count_tokens(self, text: str) -> int:  # pragma: no cover - overridden where cheap
         return len(text.split())

@@ -66,7 +66,7 @@ class LlamaCppBackend(Backend):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
 
-    def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None):
+    def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None, top_p=None):
         from .llamacpp_engine import EngineJob
 
         t0 = time.perf_counter()
@@ -77,7 +77,7 @@ class LlamaCppBackend(Backend):
             tokens = self.tokenize(prompts[i])
             for k in range(n):
                 jobs.append(EngineJob((i, k), tokens, temperature, max_tokens,
-                                      sample_seed(seed, prompts[i], k), list(stop or [])))
+                                      sample_seed(seed, prompts[i], k), list(stop or []), top_p))
 
         def on_result(r) -> None:
             i, k = r.key

@@ -33,6 +33,7 @@ class EngineJob:
     max_tokens: int
     seed: int
     stop: list[str]
+    top_p: float | None = None  # None: the engine's
 
 
 @dataclass
@@ -125,7 +126,7 @@ class BatchEngine:
         # top-k bounds the candidates top-p must sort (a 262k vocabulary makes an unbounded sort costly)
         if self.top_k > 0:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_k(self.top_k))
-        L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_p(self.top_p, 1))
+        L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_p(job.top_p if job.top_p is not None else self.top_p, 1))
         L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(job.temperature))
         L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(job.seed))
         return chain

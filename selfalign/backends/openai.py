@@ -57,11 +57,11 @@ class OpenAIBackend(Backend):
             time.sleep(min(2 ** attempt, 10))
         raise last  # type: ignore[misc]
 
-    def _one(self, prompt: str, k: int, temperature, max_tokens, stop, seed) -> Completion:
+    def _one(self, prompt: str, k: int, temperature, max_tokens, stop, seed, top_p=None) -> Completion:
         payload = {"model": self.model, "prompt": prompt, "max_tokens": max_tokens, "temperature": temperature,
                    "stop": stop or [], "n": 1, "seed": sample_seed(seed, prompt, k)}
         if temperature > 0:
-            payload["top_p"] = 0.95
+            payload["top_p"] = 0.95 if top_p is None else top_p
         out = self._post(payload)
         ch = out["choices"][0]
         text, cut = truncate_at_stop(ch.get("text", ""), stop)
@@ -72,12 +72,12 @@ class OpenAIBackend(Backend):
                           completion_tokens=usage.get("completion_tokens", 0),
                           cached_tokens=details.get("cached_tokens", 0) or 0)
 
-    def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None):
+    def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None, top_p=None):
         t0 = time.perf_counter()
         results: list[list[Completion]] = [[None] * n for _ in prompts]  # type: ignore[list-item]
         remaining = [n] * len(prompts)
         with ThreadPoolExecutor(self.concurrency) as pool:
-            futs = {pool.submit(self._one, p, k, temperature, max_tokens, stop, seed): (i, k)
+            futs = {pool.submit(self._one, p, k, temperature, max_tokens, stop, seed, top_p): (i, k)
                     for i, p in enumerate(prompts) for k in range(n)}
             for fut, (i, k) in futs.items():
                 c = fut.result()

@@ -32,11 +32,11 @@ class VLLMBackend(Backend):
                    max_model_len=min(cfg["backend"]["n_ctx"], spec.context) if spec else None,
                    gpu_memory_utilization=cfg["backend"]["gpu_memory_utilization"], lora_path=lora_path)
 
-    def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None):
+    def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None, top_p=None):
         from vllm import SamplingParams
 
         t0 = time.perf_counter()
-        params = SamplingParams(n=n, temperature=temperature, top_p=self.top_p if temperature > 0 else 1.0,
+        params = SamplingParams(n=n, temperature=temperature, top_p=(self.top_p if top_p is None else top_p) if temperature > 0 else 1.0,
                                 max_tokens=max_tokens, stop=stop or [], seed=seed)
         lora = None
         if self.lora_path:

@@ -1,10 +1,10 @@
 """Benchmarks, one module each, behind one registry (name -> "module:function").
 
-Every benchmark module exposes ``load(cfg) -> (list[Problem], data info)`` (raising ``DataMissing``
-when its data is not available) and problems that know how to build their prompt and the program
-that scores a completion; optionally ``summarize(per_problem, problems)`` for its own metrics
-(method-level ClassEval, DPS, per-library DS-1000, ...). Scoring always runs in our bubblewrap
-sandbox.
+Every benchmark module's ``load(cfg) -> Benchmark`` (selfalign/evaluate/base.py) reads its data,
+raising ``DataMissing`` when it is not available, and knows the official harness it follows.
+Evaluation is two steps, as in evalplus: ``codegen.generate_samples`` writes a samples file from a
+model, ``score.score_file`` scores any samples file in our bubblewrap sandbox
+(``python -m selfalign evaluate generate|score``).
 """
 from __future__ import annotations
 
@@ -22,24 +22,9 @@ REGISTRY = {
 }
 
 
-def _module(name: str):
+def loader(name: str):
+    """``load(cfg) -> Benchmark``; raises DataMissing when the data is not there."""
     if name not in REGISTRY:
         raise KeyError(f"unknown benchmark {name!r}; known: {', '.join(REGISTRY)}")
     module, fn = REGISTRY[name].split(":")
-    return importlib.import_module(module), fn
-
-
-def loader(name: str):
-    """``load(cfg) -> (problems, data info)``; raises DataMissing when the data is not there."""
-    mod, fn = _module(name)
-    return getattr(mod, fn)
-
-
-def summarizer(name: str):
-    """The benchmark's own metrics beyond pass@k (``summarize(per_problem, problems)``), or None."""
-    return getattr(_module(name)[0], "summarize", None)
-
-
-def needs_libraries(name: str) -> bool:
-    """Whether the benchmark's scoring programs import third-party libraries (DS-1000)."""
-    return bool(getattr(_module(name)[0], "NEEDS_LIBRARIES", False))
+    return getattr(importlib.import_module(module), fn)

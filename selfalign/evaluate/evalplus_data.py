@@ -1,94 +1,193 @@
-"""HumanEval+ and MBPP+ in evalplus's format, scored differentially in our sandbox.
+"""HumanEval+ and MBPP+ (evalplus format), scored with evalplus's own checker inside our sandbox.
 
-evalplus downloads its data from GitHub at run time, which fails offline; it reads a local file
-from HUMANEVAL_OVERRIDE_PATH / MBPP_OVERRIDE_PATH at import time, so we set those from the config
-before importing it. Scoring does not use evalplus's own guard (not a sandbox): each suite (base
-inputs, plus inputs) is one program that runs the candidate and the canonical solution on every
-input inside bubblewrap and compares outputs (with the task's atol for floats).
+Official semantics, from evalplus 0.3.1 itself rather than a rewrite:
+- expected outputs and the reference's time per input come from ``evalplus.evaluate.get_groundtruth``
+  (the canonical solutions run once on the host, as evalplus does; cached in evalplus's cache dir);
+- each suite (base inputs, plus inputs) of a sample is one sandbox run that calls
+  ``evalplus.eval.unsafe_execute`` — the function ``untrusted_check`` runs in its child process:
+  the solution exec'd in a fresh namespace (not ``__main__``), per-input time limits
+  max(1 s, 4 x the reference's time), the task's ``atol`` with evalplus's float rule and type
+  check, and the special oracles (HumanEval/32 ``find_zero``, MBPP 164/295/558/581, set-equality
+  and not-None tasks) — then applies ``untrusted_check``'s verdict rule and, for a pass, writes
+  the run's nonce. The wall limit is ``untrusted_check``'s: min(60 s, sum of the limits) + 2 s,
+  plus 2 s for the sandbox to import evalplus.
+- inputs reach the sandbox pickled (sets, tuples and complex numbers stay what evalplus's loader
+  made them: ``mbpp_deserialize_inputs``), as files in its read-only /data.
+
+evalplus reads HUMANEVAL_OVERRIDE_PATH / MBPP_OVERRIDE_PATH once, when its data modules are
+first imported, and otherwise downloads from GitHub: both variables are set from the config
+before the first import, and a missing file is a skip raised before evalplus is imported.
 """
 from __future__ import annotations
 
-import json
+import hashlib
 import os
+import pickle
+import re
 from pathlib import Path
 
-from ..models import sha256_file
-from .base import DataMissing, Problem
+from .. import proof
+from .base import Benchmark, DataMissing, Problem, Unit
 
-HARNESS = r'''
-import copy as _copy, json as _json, math as _math
-_INPUTS = _json.loads({inputs!r})
-_ATOL = {atol!r}
-_ns = {{}}
-exec(compile({canonical!r}, "<canonical>", "exec"), _ns)
-_ref = _ns[{entry!r}]
-_cand = {entry}
+OFFICIAL = ("evalplus 0.3.1 (evalplus/evaluate.py::check_correctness -> evalplus/eval/__init__.py::"
+            "untrusted_check/unsafe_execute, run inside our sandbox)")
+ENV = {"humaneval_plus": "HUMANEVAL_OVERRIDE_PATH", "mbpp_plus": "MBPP_OVERRIDE_PATH"}
+DATASET = {"humaneval_plus": "humaneval", "mbpp_plus": "mbpp"}
+# evalplus/config.py
+MIN_TIME_LIMIT, GT_TIME_LIMIT_FACTOR, TASK_TIMEOUT_CAP = 1.0, 4.0, 60.0
+IMPORT_ALLOWANCE_S = 2.0
+# evaluation/text2code_vllm.py (official SelfCodeAlign evaluation): a base model's stop strings
+BASE_STOP = ["\ndef ", "\nclass ", "\nimport ", "\nfrom ", "\nassert ", "\n# "]
+INSTRUCT_STOP = ["\n```\n"]
 
-def _eq(a, b):
-    if isinstance(a, float) or isinstance(b, float):
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            if _math.isnan(a) and _math.isnan(b):
-                return True
-            return _math.isclose(a, b, rel_tol=1e-6, abs_tol=max(_ATOL, 1e-9))
-        return False
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return type(a) == type(b) and len(a) == len(b) and all(_eq(x, y) for x, y in zip(a, b))
-    return a == b
+# One suite of one sample. Runs the official checker; prints the first failing input on a fail.
+CHECK = r'''
+import pickle as _pickle
+_o.environ["EVALPLUS_MAX_MEMORY_BYTES"] = {memory!r}
+with open({data!r}, "rb") as _f:
+    _d = _pickle.load(_f)
+from evalplus.eval import unsafe_execute as _run, _SUCCESS, _UNKNOWN
 
-for _i, _inp in enumerate(_INPUTS):
-    _exp = _ref(*_copy.deepcopy(_inp))
-    _got = _cand(*_copy.deepcopy(_inp))
-    assert _eq(_got, _exp), f"input #{{_i}}: expected {{_exp!r}}, got {{_got!r}}"
+
+class _Value:  # stands in for multiprocessing.Value: the checker runs in this process
+    def __init__(self, v):
+        self.value = v
+
+
+_inputs = _d["inputs"][{suite!r}]
+_stat, _progress, _details = _Value(_UNKNOWN), _Value(0), [False] * len(_inputs)
+_run(_d["dataset"], _d["entry_point"], {solution!r}, _inputs, _d["expected"][{suite!r}],
+     _d["time_limits"][{suite!r}], _d["atol"], True, _stat, _details, _progress)
+_done = _details[:_progress.value]
+if _stat.value == _SUCCESS and len(_done) == len(_inputs) and all(_done):
+{epilogue}
+_s.stderr.write("evalplus: %s after %d of %d inputs\n" % ({{0: "pass", 1: "fail", 2: "timeout"}}.get(_stat.value, "timeout"),
+                _progress.value, len(_inputs)))
+_s.exit(1)
 '''
 
 
-def harness_program(code: str, canonical: str, entry: str, inputs: list, atol: float) -> str:
-    return code + "\n\n" + HARNESS.format(inputs=json.dumps(inputs), atol=float(atol or 0), canonical=canonical, entry=entry)
+def set_overrides(cfg: dict) -> None:
+    """Point evalplus at the configured files before anything imports its data modules."""
+    for kind, var in ENV.items():
+        path = cfg["evaluate"]["data"].get(kind)
+        if path:
+            os.environ[var] = str(path)
 
 
-def _rows(kind: str, path: str | None) -> list[dict]:
-    env = {"humaneval_plus": "HUMANEVAL_OVERRIDE_PATH", "mbpp_plus": "MBPP_OVERRIDE_PATH"}[kind]
-    path = path or os.environ.get(env)
+def data_path(kind: str, cfg: dict) -> Path:
+    path = cfg["evaluate"]["data"].get(kind)   # the config only: a stale override variable never decides
     if not path or not Path(path).exists():
-        raise DataMissing(f"skipped: {kind} data not found at {path} (set evaluate.data.{kind} to a local "
-                          f"{'HumanEvalPlus' if kind == 'humaneval_plus' else 'MbppPlus'}.jsonl)")
-    os.environ[env] = str(path)  # evalplus reads it at import time
-    try:
-        from evalplus import data as epd
-        problems = epd.get_human_eval_plus() if kind == "humaneval_plus" else epd.get_mbpp_plus()
-        return list(problems.values())
-    except ImportError:
-        from ..benchdata import read_jsonl_any
-        return read_jsonl_any(path)
+        name = "HumanEvalPlus" if kind == "humaneval_plus" else "MbppPlus"
+        raise DataMissing(f"skipped: {kind} data not found at {path} (set evaluate.data.{kind} to a local {name}.jsonl)")
+    return Path(path)
 
 
-def _load(kind: str, cfg: dict) -> tuple[list[Problem], dict]:
-    path = cfg["evaluate"]["data"][kind]
-    rows = _rows(kind, path)
+def rows(kind: str, cfg: dict) -> dict[str, dict]:
+    """Tasks as evalplus's loader gives them (MBPP+ inputs deserialised), from the local file."""
+    path = data_path(kind, cfg)
+    set_overrides(cfg)
+    from evalplus.data.utils import stream_jsonl
+    tasks = {t["task_id"]: t for t in stream_jsonl(str(path))}
+    if kind == "mbpp_plus":
+        from evalplus.data.mbpp import mbpp_deserialize_inputs
+        for tid, t in tasks.items():
+            t["base_input"] = mbpp_deserialize_inputs(tid, t["base_input"])
+            t["plus_input"] = mbpp_deserialize_inputs(tid, t["plus_input"])
+    return tasks
+
+
+def mbpp_parts(task: dict) -> tuple[str, str]:
+    """(description, first assertion) of an MBPP+ prompt. The released prompt is a docstring
+    holding both; the pre-release file has a ''' docstring without the assertion, which is in the
+    ``assertion`` field."""
+    text = task["prompt"].strip()
+    m = re.fullmatch(r'("""|\'\'\')(.*)\1', text, re.S)
+    inner = (m.group(2) if m else text).strip()
+    desc, sep, asserts = inner.partition("assert ")
+    assertion = (sep + asserts).strip() if sep else next(
+        (line.strip() for line in task.get("assertion", "").splitlines() if line.strip().startswith("assert")), "")
+    return desc.strip(), assertion
+
+
+def ground_truth(kind: str, tasks: dict[str, dict], digest: str) -> dict:
+    """evalplus's expected outputs and reference times (cached by evalplus under a key of ours)."""
+    from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
+    from evalplus.evaluate import get_groundtruth
+    not_none = MBPP_OUTPUT_NOT_NONE_TASKS if kind == "mbpp_plus" else []
+    return get_groundtruth(tasks, f"selfalign-{kind}-{digest[:24]}", not_none)
+
+
+def time_limits(ref_time: list[float]) -> list[float]:
+    """evalplus/eval/__init__.py::untrusted_check: max(1 s, 4 x the reference's time) per input."""
+    return [max(MIN_TIME_LIMIT, GT_TIME_LIMIT_FACTOR * t) for t in ref_time]
+
+
+def _load(kind: str, cfg: dict) -> Benchmark:
+    from ..models import sha256_file
+
+    tasks = rows(kind, cfg)
+    path = data_path(kind, cfg)
+    digest = sha256_file(path)
+    scale = cfg["evaluate"]["timeout_scale"]
+    memory = str(cfg["sandbox"]["memory_mb"] << 20)
     probs = []
-    for r in rows:
-        entry = r["entry_point"]
-        canonical = (r["prompt"] + r["canonical_solution"]) if kind == "humaneval_plus" else r["canonical_solution"]
-        atol = r.get("atol", 0) or 0
+    timeouts: dict[str, dict[str, float]] = {}   # task -> suite -> wall limit, from the ground truth (files())
+    for tid, t in tasks.items():
+        data = f"/data/{hashlib.sha1(tid.encode()).hexdigest()}.pkl"
 
-        def programs(code, r=r, canonical=canonical, entry=entry, atol=atol):
-            return {"base": harness_program(code, canonical, entry, r.get("base_input", []), atol),
-                    "plus": harness_program(code, canonical, entry, r.get("plus_input", []), atol)}
+        def units(solution: str, tid=tid, data=data) -> list[Unit]:
+            if tid not in timeouts:
+                raise RuntimeError(f"{kind}: the benchmark's files() (ground truth) must be prepared before scoring")
+            out = []
+            for suite in ("base", "plus"):
+                n = proof.new_nonce()
+                src = proof.prologue(n) + CHECK.format(
+                    memory=memory, data=data, suite=suite, solution=solution, epilogue=proof.epilogue("    "))
+                out.append(Unit(suite, src, timeouts[tid][suite], n))
+            return out
 
         if kind == "humaneval_plus":
-            probs.append(Problem(task_id=r["task_id"], prompt=r["prompt"], entry_point=entry, programs=programs))
+            instruction = ""   # the default: "Write a Python function to solve the following task" + prompt
+            prompt, to_solution = t["prompt"], None
         else:
-            # MBPP+: the prompt is a task description; base models complete a function header
-            instruction = (f"{r['prompt'].strip()}")
-            probs.append(Problem(task_id=str(r["task_id"]), prompt=f'"""\n{r["prompt"].strip()}\n"""\n', entry_point=entry,
-                                 instruction=instruction, programs=programs, completion_is_body=True))
-    src = path or os.environ.get("HUMANEVAL_OVERRIDE_PATH" if kind == "humaneval_plus" else "MBPP_OVERRIDE_PATH")
-    return probs, {"source": src, "sha256": sha256_file(src)}
+            desc, assertion = mbpp_parts(t)
+            if not desc.endswith("."):
+                desc += "."
+            # evaluation/text2code_vllm.py::map_mbpp_problem
+            instruction = f"{desc}\n\n```python\n{assertion}\n```"
+            prompt = f"{desc}\n{assertion}\n"
+            to_solution = lambda c, doc=t["prompt"].rstrip(): f"{doc}\n{c}"   # the released docstring, then the code
+        probs.append(Problem(task_id=tid, prompt=prompt, units=units, instruction=instruction,
+                             entry_point=t["entry_point"], to_solution=to_solution,
+                             meta={"canonical_solution": t["prompt"] + t["canonical_solution"], "data": data}))
+
+    def files() -> dict[str, bytes]:
+        truth = ground_truth(kind, tasks, digest)
+        out = {}
+        for p in probs:
+            t, gt = tasks[p.task_id], truth[p.task_id]
+            limits = {s: time_limits(gt[f"{s}_time"]) for s in ("base", "plus")}
+            # untrusted_check's wall limit: min(60 s, sum) + 1, joined with 1 s more
+            timeouts[p.task_id] = {s: (min(TASK_TIMEOUT_CAP, sum(v)) + 2) * scale + IMPORT_ALLOWANCE_S
+                                   for s, v in limits.items()}
+            out[p.meta["data"].removeprefix("/data/")] = pickle.dumps({
+                "dataset": DATASET[kind], "entry_point": t["entry_point"], "atol": t.get("atol", 0) or 0,
+                "inputs": {"base": t["base_input"], "plus": t["plus_input"]},
+                "expected": {"base": gt["base"], "plus": gt["plus"]},
+                "time_limits": {s: [x * scale for x in v] for s, v in limits.items()}})
+        return out
+
+    info = {"source": str(path), "sha256": digest, "problems": len(probs)}
+    return Benchmark(kind, probs, info, OFFICIAL, metrics={"base": ["base"], "plus": ["base", "plus"]},
+                     completion_stop=BASE_STOP, instruct_stop=INSTRUCT_STOP, libraries=True, files=files,
+                     limits=f"per input max({MIN_TIME_LIMIT:g} s, {GT_TIME_LIMIT_FACTOR:g} x reference); "
+                            f"per suite min({TASK_TIMEOUT_CAP:g} s, sum) + 2 s")
 
 
-def load_humaneval_plus(cfg: dict):
+def load_humaneval_plus(cfg: dict) -> Benchmark:
     return _load("humaneval_plus", cfg)
 
 
-def load_mbpp_plus(cfg: dict):
+def load_mbpp_plus(cfg: dict) -> Benchmark:
     return _load("mbpp_plus", cfg)

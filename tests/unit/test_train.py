@@ -53,7 +53,8 @@ def test_no_sft_data_fails_unless_allowed_then_sft_eval_is_skipped(tmp_path, cfg
     pytest.importorskip("torch")
     import json
 
-    from selfalign.evaluate.run import run_benchmark
+    from selfalign.evaluate.codegen import generate_samples
+    from selfalign.evaluate.score import score_file
     from selfalign.train import TrainError, train
 
     sft = tmp_path / "sft.jsonl"
@@ -64,6 +65,8 @@ def test_no_sft_data_fails_unless_allowed_then_sft_eval_is_skipped(tmp_path, cfg
     m = train(cfg, sft, tmp_path / "sft_model")
     assert "0 SFT examples" in m["skipped"]
     assert json.loads((tmp_path / "sft_model" / "train_manifest.json").read_text())["skipped"] == m["skipped"]
-    res = run_benchmark(cfg, "humaneval", "sft", tmp_path / "eval.json", train_dir=str(tmp_path / "sft_model"))
-    assert res["skipped"].startswith("skipped: no SFT model")
+    samples = tmp_path / "humaneval.samples.jsonl"
+    res = generate_samples(cfg, "humaneval", "sft", samples, train_dir=str(tmp_path / "sft_model"))
+    assert res["skipped"].startswith("skipped: no SFT model") and samples.read_text() == ""
+    assert score_file(cfg, "humaneval", samples, tmp_path / "eval.json")["skipped"] == res["skipped"]
     assert json.loads((tmp_path / "eval.json").read_text())["skipped"] == res["skipped"]

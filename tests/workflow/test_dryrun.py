@@ -27,8 +27,8 @@ def test_cpu_configs_dry_run(configfile, tmp_path):
     out = dry("--configfile", configfile, "--config", f"results_dir={tmp_path}/results")
     assert out.returncode == 0, out.stderr[-2000:]
     j = jobs(out.stdout)
-    for rule in ("seeds", "concepts", "instructions", "responses", "execute", "select", "train", "evaluate_base",
-                 "evaluate_sft", "paper", "dataset_card"):
+    for rule in ("seeds", "concepts", "instructions", "responses", "execute", "select", "train", "eval_generate_base",
+                 "eval_score_base", "eval_generate_sft", "eval_score_sft", "paper", "dataset_card"):
         assert j.get(rule) == 1, (rule, j)
 
 
@@ -39,7 +39,8 @@ def test_paper_config_dry_run_has_every_ablation(tmp_path):
     # main + 6 ablations of its own (2 selection, S->I, random snippets, 2 sample counts) + 5 teachers
     # (codeqwen1.5-7b teaching itself is self-alignment at the teacher learning rate)
     assert j["train"] == 12 and j["select"] == 12
-    assert j["evaluate_sft"] == 12 * 8 and j["evaluate_base"] == 8
+    assert j["eval_generate_sft"] == j["eval_score_sft"] == 12 * 8
+    assert j["eval_generate_base"] == j["eval_score_base"] == 8
     # shared upstream: the selection ablations reuse the main run's data; S->I shares only the seeds,
     # random snippets nothing; the sample counts share the instructions; each other teacher
     # generates its own data (seeds judged by it, too) with its own weights
