@@ -383,19 +383,27 @@ def parse_judgement(text: str) -> str | None:
 
 
 def judge_seeds(backend, seeds: list[Seed], shots: int, votes: int, max_tokens: int, seed: int,
-                progress: Callable[[int], None] | None = None) -> tuple[list[bool], int]:
-    """(keep flags, unparseable answers) by majority of yes/no votes; ties and garbage count as no."""
+                progress: Callable[[int], None] | None = None, shuffle: bool = True) -> tuple[list[bool], dict]:
+    """(keep flags, counts) by majority of yes/no votes; ties and garbage count as no. Counts:
+    unparseable answers, and prompts longer than the context (no answer, so no: the official
+    skips prompts over 16380 tokens, filter_dataset.py:339-346). ``shuffle`` False: one order of
+    the shots for every prompt, so the shared few-shot prefix is computed once (CPU)."""
     data = load_judge_data()
-    prompts = [judge_prompt(s.seed, shots, random.Random(f"{seed}:judge:{s.id}"), data) for s in seeds]
+    rng = (lambda s: random.Random(f"{seed}:judge:{s.id}")) if shuffle else (lambda s: random.Random(f"{seed}:judge"))
+    prompts = [judge_prompt(s.seed, shots, rng(s), data) for s in seeds]
     temperature = 0.0 if votes == 1 else 0.7
     outs = backend.generate(prompts, n=votes, temperature=temperature, max_tokens=max_tokens,
                             stop=["\n"], seed=seed, progress=(lambda i, c: progress(1)) if progress else None)
-    keep, garbage = [], 0
+    keep, counts = [], {"unparseable_answers": 0, "prompt_too_long": 0}
     for comps in outs:
+        if all(c.finish_reason == "length" and not c.text and not c.completion_tokens for c in comps):
+            counts["prompt_too_long"] += 1
+            keep.append(False)
+            continue
         answers = [parse_judgement(c.text) for c in comps]
-        garbage += sum(a is None for a in answers)
+        counts["unparseable_answers"] += sum(a is None for a in answers)
         keep.append(answers.count("yes") > answers.count("no"))
-    return keep, garbage
+    return keep, counts
 
 
 # ------------------------------------------------------------------------------ random snippets
@@ -589,8 +597,9 @@ def run_seed_stage(cfg: dict, backend_factory: Callable[[], object] | None = Non
         backend = backend_factory()
         j = s["judge"]
         with tqdm(total=len(seeds), desc="judge", unit="seed") as bar:
-            keep, garbage = judge_seeds(backend, seeds, j["shots"], j["votes"], j["max_tokens"], cfg["seed"], bar.update)
-        apply("judge", keep, unparseable_answers=garbage)
+            keep, counts = judge_seeds(backend, seeds, j["shots"], j["votes"], j["max_tokens"], cfg["seed"], bar.update,
+                                       shuffle=j["shuffle"])
+        apply("judge", keep, **counts)
 
     if s["count"] and len(seeds) > s["count"]:
         picked = set(rng.sample(range(len(seeds)), s["count"]))

@@ -271,3 +271,37 @@ def test_seeds_file_hub_spec_names_the_dataset_when_offline(tmp_path, monkeypatc
 
 def copy_seeds_path(src, d):
     return S.copy_seeds(src, d / "seeds.jsonl", d / "seeds.funnel.json")
+
+
+class _FakeJudge:
+    """Answers from a script; a prompt over `limit` characters gets nothing (as llama.cpp does)."""
+
+    def __init__(self, answers, limit=10**9):
+        self.answers, self.limit, self.prompts = list(answers), limit, []
+
+    def generate(self, prompts, n=1, temperature=0.0, max_tokens=5, stop=None, seed=None, progress=None):
+        from selfalign.backends.base import Completion
+        self.prompts += prompts
+        out = []
+        for p in prompts:
+            if len(p) > self.limit:
+                out.append([Completion("", "length", 0, 0)])
+            else:
+                out.append([Completion(self.answers.pop(0), "stop", 0, 1)])
+        return out
+
+
+def test_judge_counts_answers_and_prompts_too_long():
+    from selfalign.records import Seed
+    mk = lambda i, body: Seed(id=f"s{i}", seed=f'def f{i}(x):\n    """Doc {i}."""\n{body}', docstring="d", source="a", lines=(1, 3))
+    seeds = [mk(0, "    return x\n"), mk(1, "    return x\n"), mk(2, "    return x\n" * 400), mk(3, "    return x\n")]
+    fake = _FakeJudge([" Yes", " No", " hmm"], limit=8000)
+    keep, counts = S.judge_seeds(fake, seeds, 4, 1, 5, 42, shuffle=False)
+    assert keep == [True, False, False, False]
+    assert counts == {"unparseable_answers": 1, "prompt_too_long": 1}
+    # one fixed order: every prompt shares the four example threads
+    heads = {p[:p.rindex("<issue_start>")] for p in fake.prompts}
+    assert len(heads) == 1
+    fake = _FakeJudge([" Yes"] * 4)
+    S.judge_seeds(fake, seeds, 7, 1, 5, 42, shuffle=True)
+    assert len({p[:p.rindex("<issue_start>")] for p in fake.prompts}) > 1
