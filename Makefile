@@ -3,14 +3,19 @@ VENV ?= .venv
 SNAKEMAKE = $(VENV)/bin/snakemake
 CORES ?= all
 
-.PHONY: setup run test smoke dry clean
+.PHONY: setup setup-test run test smoke dry clean
+# `make run` needs bubblewrap, util-linux and node; the tests also want slurm-wlm + munge (for the
+# one SLURM test, skipped with the reason without them or without root).
 setup:
 	bash scripts/setup.sh
+
+setup-test:
+	bash scripts/setup.sh --cluster
 
 run: setup
 	$(SNAKEMAKE) --cores $(CORES)
 
-test: setup
+test: setup-test
 	$(VENV)/bin/python -m pytest -ra
 
 # The smallest real end-to-end run (what CI runs inside the tests as well).

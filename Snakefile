@@ -17,7 +17,15 @@ W = Workflow(config)                       # defaults + our one-line errors (unk
 validate(W.cfg, os.path.join(workflow.basedir, "config/schema.yaml"))   # the same schema, through Snakemake
 RESULTS = W.results
 import sys
-PY = f"{sys.executable} -m selfalign"   # the interpreter running Snakemake (the venv)
+from snakemake_interface_executor_plugins.settings import DeploymentMethod
+
+# With --software-deployment-method conda each job runs in its rule's env (envs/*.yaml), whose
+# post-deploy script installs this checkout (it reads SELFALIGN_ROOT); otherwise the interpreter
+# running Snakemake (the venv) runs every job.
+CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+os.environ.setdefault("SELFALIGN_ROOT", workflow.basedir)
+PYTHON = "python" if CONDA else sys.executable
+PY = f"{PYTHON} -m selfalign"
 
 wildcard_constraints:
     experiment="[A-Za-z0-9_.-]+",

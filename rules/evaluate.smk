@@ -21,7 +21,7 @@ rule eval_generate_base:
     threads: workflow.cores
     resources:
         mem_mb=4000,
-        gpus=lambda wc: W.gpus(W.main, "evaluate"),
+        gpu=lambda wc: W.gpus(W.main, "evaluate"),
     shell:
         "{PY} evaluate generate --config {params.cfg} --benchmark {wildcards.benchmark} --variant base "
         "--out {output} --threads {threads} > {log} 2>&1"
@@ -44,7 +44,7 @@ rule eval_generate_sft:
     threads: workflow.cores
     resources:
         mem_mb=4000,
-        gpus=lambda wc: W.gpus(wc.experiment, "evaluate"),
+        gpu=lambda wc: W.gpus(wc.experiment, "evaluate"),
     shell:
         "{PY} evaluate generate --config {params.cfg} --benchmark {wildcards.benchmark} --variant sft "
         "--train-dir {input} --out {output} --threads {threads} > {log} 2>&1"
@@ -60,7 +60,7 @@ rule eval_score_base:
     params:
         cfg=lambda wc: W.stage_config(W.main, "evaluate"),
     conda:
-        "../envs/evaluation.yaml"
+        lambda wc: W.env("evaluation", W.gpus(W.main, "evaluate"))
     log:
         "logs/_base/{model}/eval_score_{benchmark}.log",
     benchmark:
@@ -83,7 +83,7 @@ rule eval_score_sft:
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "evaluate"),
     conda:
-        "../envs/evaluation.yaml"
+        lambda wc: W.env("evaluation", W.gpus(wc.experiment, "evaluate"))
     log:
         "logs/{experiment}/{model}/eval_score_{benchmark}.log",
     benchmark:

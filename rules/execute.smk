@@ -11,7 +11,7 @@ rule execute_shard:
         cfg=lambda wc: W.stage_config(wc.experiment, "execute"),
         stats=lambda wc, output: str(output[0]).removesuffix(".jsonl") + ".stats.json",
     conda:
-        "../envs/cpu-generation.yaml"
+        W.env("cpu-generation", W.run_gpus)
     log:
         "logs/{experiment}/{model}/execute.{k}-of-{n}.log",
     threads: workflow.cores
@@ -34,7 +34,7 @@ rule execute:
         stats=f"{RESULTS}/{{experiment}}/{{model}}/executions.stats.json",
         gather=gather_args("executions"),
     conda:
-        "../envs/cpu-generation.yaml"
+        W.env("cpu-generation", W.run_gpus)
     log:
         "logs/{experiment}/{model}/execute.log",
     benchmark:
@@ -59,7 +59,7 @@ rule select:
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "select"),
     conda:
-        "../envs/cpu-generation.yaml"
+        W.env("cpu-generation", W.run_gpus)
     log:
         "logs/{experiment}/{model}/select.log",
     benchmark:
@@ -90,7 +90,7 @@ rule funnel:
     params:
         concepts=lambda wc, input: f"--concepts {input.concepts}" if "concepts" in input.keys() else "",
     conda:
-        "../envs/cpu-generation.yaml"
+        W.env("cpu-generation", W.run_gpus)
     log:
         "logs/{experiment}/{model}/funnel.log",
     shell:

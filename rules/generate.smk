@@ -42,7 +42,7 @@ rule generate_shard:
         cfg=lambda wc: W.stage_config(wc.experiment, wc.stage),
         stats=lambda wc, output: str(output[0]).removesuffix(".jsonl") + ".stats.json",
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/{stage}.{k}-of-{n}.log",
     benchmark:
@@ -50,7 +50,7 @@ rule generate_shard:
     threads: workflow.cores
     resources:
         mem_mb=3000,
-        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
+        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} {wildcards.stage} --config {params.cfg} --input {input} --out {output} --stats {params.stats} "
         "--threads {threads} --shard {wildcards.k}/{wildcards.n} > {log} 2>&1"
@@ -68,7 +68,7 @@ rule concepts:
         stats=f"{RESULTS}/{{experiment}}/{{model}}/concepts.stats.json",
         gather=gather_args("concepts"),
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/concepts.log",
     benchmark:
@@ -76,7 +76,7 @@ rule concepts:
     threads: workflow.cores
     resources:
         mem_mb=3000,
-        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
+        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} concepts --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"
@@ -94,7 +94,7 @@ rule instructions:
         stats=f"{RESULTS}/{{experiment}}/{{model}}/instructions.stats.json",
         gather=gather_args("instructions"),
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/instructions.log",
     benchmark:
@@ -102,7 +102,7 @@ rule instructions:
     threads: workflow.cores
     resources:
         mem_mb=3000,
-        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
+        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} instructions --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"
@@ -120,7 +120,7 @@ rule responses:
         stats=f"{RESULTS}/{{experiment}}/{{model}}/responses.stats.json",
         gather=gather_args("responses"),
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/responses.log",
     benchmark:
@@ -128,7 +128,7 @@ rule responses:
     threads: workflow.cores
     resources:
         mem_mb=3000,
-        gpus=lambda wc: W.gpus(wc.experiment, "generate"),
+        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
         "{PY} responses --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"

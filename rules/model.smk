@@ -5,7 +5,7 @@ rule model:
     params:
         cfg=lambda wc: W.stage_config(W.main, "model"),
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.model_gpus(wc.model))
     log:
         "logs/_models/{model}.log",
     benchmark:

@@ -11,7 +11,7 @@ rule dataset_card:
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "paper"),
     conda:
-        "../envs/evaluation.yaml"
+        W.env("evaluation", W.run_gpus)
     log:
         "logs/{experiment}/{model}/card.log",
     shell:
@@ -32,7 +32,7 @@ rule paper:
     params:
         cfg=lambda wc: W.stage_config(W.main, "paper"),
     conda:
-        "../envs/evaluation.yaml"
+        W.env("evaluation", W.run_gpus)
     log:
         "logs/paper.log",
     shell:

@@ -10,7 +10,7 @@ rule seeds:
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "seeds"),
     conda:
-        "../envs/cpu-generation.yaml"
+        lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "seeds"))
     log:
         "logs/{experiment}/{model}/seeds.log",
     benchmark:
@@ -18,6 +18,6 @@ rule seeds:
     threads: workflow.cores
     resources:
         mem_mb=4000,
-        gpus=lambda wc: W.gpus(wc.experiment, "seeds"),
+        gpu=lambda wc: W.gpus(wc.experiment, "seeds"),
     shell:
         "{PY} seeds --config {params.cfg} --out {output.seeds} --funnel {output.funnel} --threads {threads} > {log} 2>&1"

@@ -8,8 +8,10 @@ rule train:
         directory(f"{RESULTS}/{{experiment}}/{{model}}/sft_model"),
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "train"),
+        # one process on the CPU path; `accelerate launch`, one process per GPU, otherwise
+        launch=lambda wc: W.train_launch(wc.experiment, PYTHON),
     conda:
-        "../envs/training.yaml"
+        lambda wc: W.env("training", W.gpus(wc.experiment, "train"))
     log:
         "logs/{experiment}/{model}/train.log",
     benchmark:
@@ -17,6 +19,6 @@ rule train:
     threads: workflow.cores
     resources:
         mem_mb=8000,
-        gpus=lambda wc: W.gpus(wc.experiment, "train"),
+        gpu=lambda wc: W.gpus(wc.experiment, "train"),
     shell:
-        "{PY} train --config {params.cfg} --sft {input.sft} --out {output} --threads {threads} > {log} 2>&1"
+        "{params.launch} train --config {params.cfg} --sft {input.sft} --out {output} --threads {threads} > {log} 2>&1"

@@ -159,6 +159,8 @@ def cmd_train(a) -> None:
         import torch
         torch.set_num_threads(a.threads)
     m = train(cfg, a.sft, a.out)
+    if m.get("rank"):   # another process of a distributed launch: rank 0 reports
+        return
     if m.get("skipped"):
         log.warning("train: skipped: %s", m["skipped"])
         return

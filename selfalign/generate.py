@@ -19,6 +19,7 @@ from typing import Callable
 
 from . import prompts as P
 from .backends import Backend
+from .backends.base import PROMPT_TOO_LONG
 from .records import Concepts, Instruction, Response, ResumableWriter, Seed, Shard, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Job:
     index: int
     prompt: str
     make: Callable[[list], list]   # completions -> records
+    key: str                       # its (first) record id: backends may seed the request by it
     done: bool = False             # its records are already in the work file
 
 
@@ -68,14 +70,16 @@ def _run_jobs(backend: Backend, groups: list[list[Job]], writer: ResumableWriter
             bar.set_postfix(tok_s=f"{(backend.stats.completion_tokens - tok0) / dt:.1f}" if dt else "-")
 
         backend.generate([j.prompt for j in group], n=n, temperature=temperature, max_tokens=max_tokens,
-                         stop=stop, seed=seed, progress=on_done, top_p=top_p)
+                         stop=stop, seed=seed, progress=on_done, keys=[j.key for j in group], top_p=top_p)
     bar.close()
 
 
 def _drop_reason(c, exc: Exception | None) -> str:
+    if c.finish_reason == PROMPT_TOO_LONG:     # never sent: longer than the context (vLLM guard)
+        return PROMPT_TOO_LONG
     if c.finish_reason == "length":
         # a prompt longer than the context gets no token at all (llama.cpp engine); the rest ran out
-        return "prompt_too_long" if not c.text and not c.completion_tokens else "truncated"
+        return PROMPT_TOO_LONG if not c.text and not c.completion_tokens else "truncated"
     return f"unparseable: {exc}" if exc else ""
 
 
@@ -97,7 +101,7 @@ def concept_jobs(cfg: dict, seeds: list[Seed], examples: list[P.FewShot], done: 
             return [Concepts(id=cid, seed_id=s.id, seed=s.seed, concepts=concepts, fewshot_ids=[x.id for x in shots],
                              ok=ok, drop_reason="" if ok else (_drop_reason(c, err) or "empty"), raw=c.text)]
 
-        jobs.append(Job(idx, P.prompt_sc(s.seed, shots), make, done=cid in done))
+        jobs.append(Job(idx, P.prompt_sc(s.seed, shots), make, cid, done=cid in done))
     return jobs
 
 
@@ -134,7 +138,7 @@ def instruction_jobs(cfg: dict, parents: list, examples: list[P.FewShot], done: 
                                 difficulty=difficulty, instruction=text, fewshot_ids=[x.id for x in shots], ok=ok,
                                 drop_reason="" if ok else _drop_reason(c, err), raw=c.text)]
 
-        jobs.append(Job(idx, prompt, make, done=iid in done))
+        jobs.append(Job(idx, prompt, make, iid, done=iid in done))
     return jobs
 
 
@@ -147,6 +151,8 @@ def parse_sample(c, loop_guard: int = 0) -> tuple[dict, str, dict]:
     the cut is closed); one that still does not parse is dropped as "loop"."""
     fields = dict(response="", tests="", code="", test_code="")
     text, extra = c.text, {}
+    if c.finish_reason == PROMPT_TOO_LONG:
+        return fields, PROMPT_TOO_LONG, extra
     if c.finish_reason == "length":
         cut = P.loop_cut(text, loop_guard) if loop_guard and text else None
         if cut is None:
@@ -177,7 +183,7 @@ def response_jobs(cfg: dict, instructions: list[Instruction], examples: list[P.F
                                      ok=not reason, drop_reason=reason, raw=c.text))
             return recs
 
-        jobs.append(Job(idx, P.prompt_ir(ins.instruction, shots), make, done=all(i in done for i in ids)))
+        jobs.append(Job(idx, P.prompt_ir(ins.instruction, shots), make, ins.id, done=all(i in done for i in ids)))
     return jobs
 
 

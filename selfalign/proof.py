@@ -21,7 +21,8 @@ import secrets
 MARK = "SELFALIGN-PASS-"
 
 # Captured first, before any solution code runs (it may replace os.write or os._exit).
-PROLOGUE = "import os as _o, sys as _s\n_write, _exit, _nonce = _o.write, _o._exit, {nonce!r}\n_parts = {parts!r}\n"
+PROLOGUE = ("import os as _o, sys as _s\n_write, _exit, _nonce = _o.write, _o._exit, {nonce!r}\n_parts = {parts!r}\n"
+            "def _prove_part(name):\n    _write(1, (\"\\n\" + _parts[name] + \"\\n\").encode())\n")
 
 
 def epilogue(indent: str = "") -> str:
@@ -55,10 +56,6 @@ def _proven_unittest_main(module="__main__", *args, **kwargs):
     result = unittest.TextTestRunner(stream=_s.stderr, verbosity=1).run(suite)
     if result.testsRun == 0 or not result.wasSuccessful():
         raise SystemExit(1)
-
-
-def _prove_part(name):
-    _write(1, ("\n" + _parts[name] + "\n").encode())
 
 
 def _module(name, file):

@@ -35,11 +35,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+# worker slot k runs as uid UID_BASE + k (root mode); ownership and orphan reaping: reaper.py
+from .reaper import UID_BASE, UID_SLOTS, Containment, reap_orphans  # noqa: F401
+
 log = logging.getLogger(__name__)
 
 VERDICTS = ("pass", "fail", "timeout", "memory", "error")
 TAIL = 2000
-UID_BASE = 61000          # worker slot k runs as uid UID_BASE + k (root mode)
 # `python -S` skips site (and the .pth files of the host's site-packages): 3x more runs per second
 # here. The boot line restores the exit()/quit() builtins that site would add, then runs the
 # program as __main__ (exec in -c's own __main__ keeps `if __name__ == "__main__":` working).
@@ -140,39 +142,6 @@ def check_available() -> None:
             f"(config sandbox.unsafe_no_sandbox: true)")
 
 
-def reap_orphans() -> list[int]:
-    """Kill sandbox processes a dead harness left behind; returns their pids (root mode only).
-
-    The parent-death signal set on the chain cannot cover a harness killed in the instant between
-    the sandbox's uid change and the moment setpriv sets that signal again. Such a process is
-    recognisable: it runs under one of the sandbox uids (or carries a sandbox program dir on its
-    command line) and has been re-parented to init. Live sandboxes always have a live harness as
-    parent, so a concurrent harness's runs are not touched."""
-    if os.geteuid() != 0:
-        return []
-    killed = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            status = open(f"/proc/{pid}/status", encoding="utf-8", errors="replace").read()
-            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        ppid = int(fields.get("PPid", "0").strip() or 0)
-        uid = int(fields.get("Uid", "0").split()[0])
-        ours = UID_BASE <= uid < UID_BASE + 4096 or b"selfalign-sbx-" in cmd
-        zombie = fields.get("State", "").strip().startswith("Z")   # dead already, init reaps it
-        if ours and ppid == 1 and not zombie:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-                killed.append(int(pid))
-            except ProcessLookupError:
-                pass
-    if killed:
-        log.warning("killed %d sandbox process(es) left by a dead harness: %s", len(killed), killed)
-    return killed
-
-
 class Sandbox:
     def __init__(self, limits: SandboxLimits | None = None, unsafe_no_sandbox: bool = False, workers: int = 1,
                  libraries: bool | str = False, persistent: bool = True, data_dir: str | None = None):
@@ -200,8 +169,11 @@ class Sandbox:
         else:
             check_available()
             reap_orphans()
+        self._contain = Containment()   # marks this sandbox's chains (and puts them in a cgroup)
         self.prefix, self.py_rel = real_python()
         self.root = os.geteuid() == 0
+        if self.root and workers > UID_SLOTS:
+            raise SandboxUnavailable(f"at most {UID_SLOTS} sandbox workers (one uid each)")
         self._slots: queue.Queue[int] = queue.Queue()
         for k in range(max(1, workers)):
             self._slots.put(k)
@@ -245,7 +217,8 @@ class Sandbox:
             boot = self.boot.replace("/opt/site", self.site or "").replace("/sandbox/main.py", os.path.join(prog_dir, "main.py"))
             return self._prlimit() + pdeath + [str(self.prefix / self.py_rel), "-I", "-S", "-B", "-c", boot]
         if not self.root:
-            return self._prlimit(server) + pdeath + self._bwrap(str(self.prefix), prog_dir, info_fd, self.site, server)
+            return self._contain.wrap(self._prlimit(server) + pdeath + self._bwrap(str(self.prefix), prog_dir, info_fd,
+                                                                                  self.site, server), slot, cgroup=server)
         uid = UID_BASE + slot
         inner = self._prlimit(server) + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                                          "--pdeathsig=KILL", "--"] + self._bwrap("/mnt/py", prog_dir, info_fd,
@@ -258,7 +231,8 @@ class Sandbox:
             stage += (f"mkdir /mnt/site && mount --bind {_q(self.site)} /mnt/site && "
                       "mount -o remount,bind,ro /mnt/site && ")
         stage += 'exec "$@"'
-        return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", stage, "sandbox"] + inner
+        return self._contain.wrap(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", stage, "sandbox"]
+                                  + inner, slot, cgroup=server)
 
     # ------------------------------------------------------------------------------------- run
     def run(self, source: str | Job, timeout_s: float | None = None, nonce: str | None = None) -> Verdict:
@@ -307,6 +281,7 @@ class Sandbox:
             for z in self._zygotes.values():
                 z.close()
             self._zygotes.clear()
+        self._contain.close()   # anything left in this sandbox's cgroup
         if self._spawner is not None:
             self._spawner.shutdown(wait=False)
             self._spawner = ThreadPoolExecutor(1, thread_name_prefix="sandbox-spawner")  # usable again

@@ -59,7 +59,8 @@ class Workflow:
 
     def gpus(self, experiment: str, stage: str) -> int:
         """GPUs a job needs, for cluster executors: vLLM generation takes the model's tensor-parallel
-        GPUs; training takes them unless it is LoRA on a GGUF model (the CPU default)."""
+        GPUs; training takes train.gpus or those, unless it is LoRA on a GGUF model (the CPU
+        default; launch.train_gpus)."""
         from .models import get_spec
 
         cfg = self.exp(experiment)
@@ -70,7 +71,8 @@ class Workflow:
             self._specs[key] = get_spec(cfg)
         spec = self._specs[key]
         if stage == "train":
-            return 0 if (spec.is_gguf and cfg["train"]["method"] == "lora") else max(1, spec.gpus)
+            from .launch import train_gpus
+            return train_gpus(cfg, spec)
         return spec.gpus if spec.backend == "vllm" else 0
 
     def scorer_sources(self) -> list[str]:
@@ -78,6 +80,35 @@ class Workflow:
         root = repo_path("selfalign")
         files = sorted((root / "evaluate").glob("*.py")) + [root / f for f in ("proof.py", "sandbox.py", "sandbox_server.py")]
         return [str(f) for f in files]
+
+    def train_launch(self, experiment: str, python: str) -> str:
+        """The words that start `selfalign` for the experiment's training job (launch.plan)."""
+        from .launch import plan
+        from .models import get_spec
+
+        cfg = self.exp(experiment)
+        try:
+            return plan(cfg, get_spec(cfg)).command(python)
+        except C.ConfigError as e:
+            raise SystemExit(f"selfalign: config error: {e}") from None
+
+    def model_gpus(self, model: str) -> int:
+        """GPUs of a model row's generation backend (vLLM's tensor-parallel size; 0 off vLLM)."""
+        from .models import read_sheet
+
+        spec = read_sheet(self.cfg["models_sheet"])[model]
+        return spec.gpus if spec.backend == "vllm" else 0
+
+    @property
+    def run_gpus(self) -> int:
+        """GPUs of the run's own model (0 on a CPU run), for the jobs that load no model."""
+        return self.gpus(self.main, "evaluate")
+
+    @staticmethod
+    def env(cpu_env: str, gpus: int) -> str:
+        """The conda env file (relative to rules/) of a job: envs/gpu.yaml when it runs on GPUs,
+        else its CPU env. Model-free jobs pass ``run_gpus``, so a GPU node builds one env."""
+        return f"../envs/{'gpu' if gpus > 0 else cpu_env}.yaml"
 
     def benchmarks(self, experiment: str | None = None) -> list[str]:
         return list(self.exp(experiment or self.main)["evaluate"]["benchmarks"])

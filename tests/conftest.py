@@ -9,6 +9,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def pytest_configure(config):
+    """Caches that tests fill (the provisioned model, evalplus' expected outputs, HF datasets,
+    matplotlib, snakemake) go to the repo's ignored .pytest_cache/ instead of the user's ~/.cache,
+    for this process and every subprocess: a test run changes nothing outside its temp dirs and the
+    repo's ignored outputs. SELFALIGN_TEST_CACHE=DIR puts them elsewhere (e.g. ~/.cache, to share)."""
+    cache = Path(os.environ.get("SELFALIGN_TEST_CACHE") or ROOT / ".pytest_cache" / "xdg-cache").expanduser()
+    cache.mkdir(parents=True, exist_ok=True)
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+
+
 @pytest.fixture
 def cfg():
     from selfalign.config import resolve

@@ -4,10 +4,14 @@ import abc
 from dataclasses import dataclass, field
 
 
+# finish_reason of a prompt the backend did not send: its tokens + max new tokens exceed the context
+PROMPT_TOO_LONG = "prompt_too_long"
+
+
 @dataclass
 class Completion:
     text: str
-    finish_reason: str          # "stop" | "length"
+    finish_reason: str          # "stop" | "length" | PROMPT_TOO_LONG
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0      # prompt tokens served from the KV/prefix cache, where known
@@ -51,9 +55,10 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def generate(self, prompts: list[str], n: int = 1, temperature: float = 0.0, max_tokens: int = 256,
                  stop: list[str] | None = None, seed: int | None = None,
-                 progress=None, top_p: float | None = None) -> list[list[Completion]]:
-        """``progress`` (optional) is called with each finished prompt's completions; ``top_p``
-        None keeps the backend's own (sampling only: greedy decoding ignores it)."""
+                 progress=None, keys: list[str] | None = None, top_p: float | None = None) -> list[list[Completion]]:
+        """``progress`` (optional) is called with each finished prompt's completions. ``keys``
+        (optional) are the prompts' record ids, for backends that seed each request by them;
+        ``top_p`` None keeps the backend's own (sampling only: greedy decoding ignores it)."""
 
     def count_tokens(self, text: str) -> int:  # pragma: no cover - overridden where cheap
         return len(text.split())

@@ -66,7 +66,8 @@ class LlamaCppBackend(Backend):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
 
-    def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None, top_p=None):
+    def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None,
+                 keys=None, top_p=None):  # seeds derive from the prompt text here; keys are not needed
         from .llamacpp_engine import EngineJob
 
         t0 = time.perf_counter()

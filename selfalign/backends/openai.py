@@ -72,7 +72,8 @@ class OpenAIBackend(Backend):
                           completion_tokens=usage.get("completion_tokens", 0),
                           cached_tokens=details.get("cached_tokens", 0) or 0)
 
-    def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None, top_p=None):
+    def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None,
+                 keys=None, top_p=None):  # seeds derive from the prompt text here; keys are not needed
         t0 = time.perf_counter()
         results: list[list[Completion]] = [[None] * n for _ in prompts]  # type: ignore[list-item]
         remaining = [n] * len(prompts)

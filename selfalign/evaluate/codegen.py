@@ -74,7 +74,7 @@ def generate_samples(cfg: dict, benchmark: str, variant: str, out: str | Path, t
     style = e["base_prompt"] if variant == "base" else e["sft_prompt"]
     stop = bench.completion_stop if style == "completion" else bench.instruct_stop
     writer = ResumableWriter(work_path(out))
-    jobs = [Job(i, prompt_of(p, style), lambda comps, p=p: sample_rows(p, style, comps),
+    jobs = [Job(i, prompt_of(p, style), lambda comps, p=p: sample_rows(p, style, comps), key=p.task_id,
                 done=all(f"{p.task_id}#{k:03d}" in writer.done for k in range(proto["n"])))
             for i, p in enumerate(problems)]
     stats = {}

@@ -3,14 +3,14 @@
 Official semantics, from evalplus 0.3.1 itself rather than a rewrite:
 - expected outputs and the reference's time per input come from ``evalplus.evaluate.get_groundtruth``
   (the canonical solutions run once on the host, as evalplus does; cached in evalplus's cache dir);
-- each suite (base inputs, plus inputs) of a sample is one sandbox run that calls
-  ``evalplus.eval.unsafe_execute`` — the function ``untrusted_check`` runs in its child process:
-  the solution exec'd in a fresh namespace (not ``__main__``), per-input time limits
-  max(1 s, 4 x the reference's time), the task's ``atol`` with evalplus's float rule and type
-  check, and the special oracles (HumanEval/32 ``find_zero``, MBPP 164/295/558/581, set-equality
-  and not-None tasks) — then applies ``untrusted_check``'s verdict rule and, for a pass, writes
-  the run's nonce. The wall limit is ``untrusted_check``'s: min(60 s, sum of the limits) + 2 s,
-  plus 2 s for the sandbox to import evalplus.
+- a sample is one sandbox run that calls ``evalplus.eval.untrusted_check`` itself on the base
+  inputs, then on the plus inputs, as ``check_correctness`` does: the solution exec'd in a
+  forked child in a fresh namespace (not ``__main__``), evalplus's reliability guard, per-input
+  time limits max(1 s, 4 x the reference's time), the task's ``atol`` with evalplus's float rule
+  and type check, the special oracles (HumanEval/32 ``find_zero``, MBPP 164/295/558/581,
+  set-equality and not-None tasks), and its verdict rule. Each suite that passes writes its own
+  nonce (a proven part); the wall limit is the sum of ``untrusted_check``'s own waits
+  (min(60 s, sum of the limits) + 2 s per suite) plus 2 s for the sandbox to import evalplus.
 - inputs reach the sandbox pickled (sets, tuples and complex numbers stay what evalplus's loader
   made them: ``mbpp_deserialize_inputs``), as files in its read-only /data.
 
@@ -40,30 +40,26 @@ IMPORT_ALLOWANCE_S = 2.0
 BASE_STOP = ["\ndef ", "\nclass ", "\nimport ", "\nfrom ", "\nassert ", "\n# "]
 INSTRUCT_STOP = ["\n```\n"]
 
-# One suite of one sample. Runs the official checker; prints the first failing input on a fail.
+# One sample: evalplus's own untrusted_check on the base inputs, then the plus inputs (as
+# check_correctness does), each suite proven as a part; a fail says how far it got.
 CHECK = r'''
 import pickle as _pickle
 _o.environ["EVALPLUS_MAX_MEMORY_BYTES"] = {memory!r}
 with open({data!r}, "rb") as _f:
     _d = _pickle.load(_f)
-from evalplus.eval import unsafe_execute as _run, _SUCCESS, _UNKNOWN
-
-
-class _Value:  # stands in for multiprocessing.Value: the checker runs in this process
-    def __init__(self, v):
-        self.value = v
-
-
-_inputs = _d["inputs"][{suite!r}]
-_stat, _progress, _details = _Value(_UNKNOWN), _Value(0), [False] * len(_inputs)
-_run(_d["dataset"], _d["entry_point"], {solution!r}, _inputs, _d["expected"][{suite!r}],
-     _d["time_limits"][{suite!r}], _d["atol"], True, _stat, _details, _progress)
-_done = _details[:_progress.value]
-if _stat.value == _SUCCESS and len(_done) == len(_inputs) and all(_done):
-{epilogue}
-_s.stderr.write("evalplus: %s after %d of %d inputs\n" % ({{0: "pass", 1: "fail", 2: "timeout"}}.get(_stat.value, "timeout"),
-                _progress.value, len(_inputs)))
-_s.exit(1)
+from evalplus.eval import PASS as _PASS, untrusted_check as _check
+_ok = True
+for _suite in ("base", "plus"):
+    _stat, _det = _check(_d["dataset"], {solution!r}, _d["inputs"][_suite], _d["entry_point"],
+                         expected=_d["expected"][_suite], atol=_d["atol"], ref_time=_d["ref_time"][_suite],
+                         fast_check=True, min_time_limit={min_time!r}, gt_time_limit_factor={factor!r})
+    if _stat == _PASS:
+        _prove_part(_suite)
+    else:
+        _s.stderr.write("evalplus %s: %s after %d of %d inputs\n" % (_suite, _stat, len(_det), len(_d["inputs"][_suite])))
+        _ok = False
+if not _ok:
+    _s.exit(1)
 '''
 
 
@@ -118,9 +114,9 @@ def ground_truth(kind: str, tasks: dict[str, dict], digest: str) -> dict:
     return get_groundtruth(tasks, f"selfalign-{kind}-{digest[:24]}", not_none)
 
 
-def time_limits(ref_time: list[float]) -> list[float]:
+def time_limits(ref_time: list[float], scale: float = 1.0) -> list[float]:
     """evalplus/eval/__init__.py::untrusted_check: max(1 s, 4 x the reference's time) per input."""
-    return [max(MIN_TIME_LIMIT, GT_TIME_LIMIT_FACTOR * t) for t in ref_time]
+    return [max(MIN_TIME_LIMIT * scale, GT_TIME_LIMIT_FACTOR * t) for t in ref_time]
 
 
 def _load(kind: str, cfg: dict) -> Benchmark:
@@ -132,20 +128,17 @@ def _load(kind: str, cfg: dict) -> Benchmark:
     scale = cfg["evaluate"]["timeout_scale"]
     memory = str(cfg["sandbox"]["memory_mb"] << 20)
     probs = []
-    timeouts: dict[str, dict[str, float]] = {}   # task -> suite -> wall limit, from the ground truth (files())
+    timeouts: dict[str, float] = {}   # task -> the run's wall limit, from the ground truth (files())
     for tid, t in tasks.items():
         data = f"/data/{hashlib.sha1(tid.encode()).hexdigest()}.pkl"
 
         def units(solution: str, tid=tid, data=data) -> list[Unit]:
             if tid not in timeouts:
                 raise RuntimeError(f"{kind}: the benchmark's files() (ground truth) must be prepared before scoring")
-            out = []
-            for suite in ("base", "plus"):
-                n = proof.new_nonce()
-                src = proof.prologue(n) + CHECK.format(
-                    memory=memory, data=data, suite=suite, solution=solution, epilogue=proof.epilogue("    "))
-                out.append(Unit(suite, src, timeouts[tid][suite], n))
-            return out
+            n, parts = proof.new_nonce(), {"base": proof.new_nonce(), "plus": proof.new_nonce()}
+            src = proof.prologue(n, parts) + CHECK.format(memory=memory, data=data, solution=solution,
+                                                          min_time=MIN_TIME_LIMIT * scale, factor=GT_TIME_LIMIT_FACTOR)
+            return [Unit("base+plus", src + proof.epilogue(), timeouts[tid], n, parts=parts)]
 
         if kind == "humaneval_plus":
             instruction = ""   # the default: "Write a Python function to solve the following task" + prompt
@@ -167,18 +160,18 @@ def _load(kind: str, cfg: dict) -> Benchmark:
         out = {}
         for p in probs:
             t, gt = tasks[p.task_id], truth[p.task_id]
-            limits = {s: time_limits(gt[f"{s}_time"]) for s in ("base", "plus")}
-            # untrusted_check's wall limit: min(60 s, sum) + 1, joined with 1 s more
-            timeouts[p.task_id] = {s: (min(TASK_TIMEOUT_CAP, sum(v)) + 2) * scale + IMPORT_ALLOWANCE_S
-                                   for s, v in limits.items()}
+            ref_time = {s: [x * scale for x in gt[f"{s}_time"]] for s in ("base", "plus")}
+            # each suite's untrusted_check waits min(60 s, sum of its limits) + 1, joined with 1 s more
+            timeouts[p.task_id] = sum(min(TASK_TIMEOUT_CAP, sum(time_limits(v, scale))) + 2.5 for v in ref_time.values()) \
+                + IMPORT_ALLOWANCE_S
             out[p.meta["data"].removeprefix("/data/")] = pickle.dumps({
                 "dataset": DATASET[kind], "entry_point": t["entry_point"], "atol": t.get("atol", 0) or 0,
                 "inputs": {"base": t["base_input"], "plus": t["plus_input"]},
-                "expected": {"base": gt["base"], "plus": gt["plus"]},
-                "time_limits": {s: [x * scale for x in v] for s, v in limits.items()}})
+                "expected": {"base": gt["base"], "plus": gt["plus"]}, "ref_time": ref_time})
         return out
 
     info = {"source": str(path), "sha256": digest, "problems": len(probs)}
+    # the suites are the proven parts "base" and "plus" of each sample's one run
     return Benchmark(kind, probs, info, OFFICIAL, metrics={"base": ["base"], "plus": ["base", "plus"]},
                      completion_stop=BASE_STOP, instruct_stop=INSTRUCT_STOP, libraries=True, files=files,
                      limits=f"per input max({MIN_TIME_LIMIT:g} s, {GT_TIME_LIMIT_FACTOR:g} x reference); "

@@ -56,6 +56,7 @@ def score_benchmark(bench: Benchmark, samples: dict[str, list[dict]], sandbox_fa
                 for u in units:
                     jobs.append(Job(u.source, u.timeout_s, u.nonce, tuple(u.parts.values())))
                     where.append((i, k, u))
+        suites_named = {x for suites in bench.metrics.values() for x in suites}
         t0 = time.perf_counter()
         sandbox = sandbox_factory(bench.libraries, data_dir)
         try:
@@ -72,8 +73,11 @@ def score_benchmark(bench: Benchmark, samples: dict[str, list[dict]], sandbox_fa
                 s["units"].append(unit)
                 for name, nonce in u.parts.items():   # a part passed if its nonce was printed
                     s["parts"][name] = "pass" if nonce in v.parts_proven else "fail"
-                cur = s["suites"].get(u.suite, "pass")     # a suite's verdict: its first unit that did not pass
-                s["suites"][u.suite] = v.verdict if cur == "pass" else cur
+                    if name in suites_named:          # a part that is a suite of a metric (evalplus's base, plus)
+                        s["suites"][name] = s["parts"][name]
+                if not (u.parts and set(u.parts) <= suites_named):   # (else its parts are the suites)
+                    cur = s["suites"].get(u.suite, "pass")     # a suite's verdict: its first unit that did not pass
+                    s["suites"][u.suite] = v.verdict if cur == "pass" else cur
             for row in per:
                 row["correct"] = {m: sum(all(s["suites"].get(x) == "pass" for x in suites) for s in row["samples"])
                                   for m, suites in bench.metrics.items()}

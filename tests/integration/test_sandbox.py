@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from selfalign.config import REPO_ROOT
+from selfalign.reaper import UID_BASE, UID_SLOTS
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ def _procs_of_sandbox_uids(wait_s: float = 5.0, servers: bool = False):
     while True:
         out = subprocess.run(["ps", "-ww", "-eo", "uid=,stat=,pid=,cmd="], capture_output=True, text=True).stdout
         live = [l for l in out.splitlines()
-                if l.split()[0].isdigit() and 61000 <= int(l.split()[0]) < 62000 and not l.split()[1].startswith("Z")
+                if l.split()[0].isdigit() and UID_BASE <= int(l.split()[0]) < UID_BASE + UID_SLOTS and not l.split()[1].startswith("Z")
                 and (servers or not _is_server(l))]
         if not live or time.time() > deadline:
             return live

@@ -3,7 +3,7 @@ from selfalign.generate import Job, job_groups
 
 
 def _jobs(prompts, done=()):
-    return [Job(i, p, make=lambda c: [], done=i in done) for i, p in enumerate(prompts)]
+    return [Job(i, p, make=lambda c: [], key=f"k{i}", done=i in done) for i, p in enumerate(prompts)]
 
 
 def test_groups_are_cut_from_all_jobs_in_prompt_order():

@@ -134,6 +134,8 @@ def test_stage_names_the_filter_that_emptied_it(cfg, tmp_path):
         S.run_seed_stage(cfg, corpus=corpus)
 
 
+@pytest.mark.skipif(__import__("shutil").which("node") is None,
+                    reason="needs the system package nodejs (pyright's runtime; without it pyright tries the network)")
 def test_pyright_flags_errors_and_bisects():
     errs = S.pyright_errors([GOOD, 'def f(x):\n    """d"""\n    return undefined_name + x\n'], batch_size=10)
     assert errs == [0, 1] or (errs[0] == 0 and errs[1] >= 1)

@@ -1,7 +1,21 @@
-"""Our workflow through Snakemake's SLURM executor plugin, against a real single-node SLURM
-(Debian slurm-wlm + munge) that this test starts on localhost and stops afterwards."""
+"""Our workflow through profiles/slurm and Snakemake's SLURM executor plugin, against a private
+single-node SLURM (Debian slurm-wlm + munge) that this test starts and stops.
+
+Private means it touches nothing of the host's SLURM: config, state, spool, logs, munge key and
+socket live in the test's temp dir, the daemons listen on ports picked free, and every command
+(daemons, sbatch, the jobs) runs in a mount namespace of its own in which our config directory is
+bind-mounted over /etc/slurm. That last part is needed because the plugin's job step drops
+SLURM_CONF before calling srun (snakemake_executor_plugin_slurm_jobstep: it strips SLURM_* from
+srun's environment), so srun inside a job reads the compiled-in default /etc/slurm/slurm.conf;
+in our namespace that path is our file, on the host nothing changes (asserted byte for byte).
+Only job ids of this private controller are ever cancelled.
+"""
+import hashlib
 import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,9 +27,16 @@ from selfalign.config import REPO_ROOT
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+PROFILE = str(REPO_ROOT / "profiles" / "slurm")
+DEFAULT_CONF = Path("/etc/slurm/slurm.conf")     # compiled into Debian's/Ubuntu's libslurm
+HOST_TREES = ("/etc/slurm", "/etc/munge")          # must be byte-identical afterwards
+HOST_ABSENT = ("/run/slurm", "/var/spool/slurmd", "/var/spool/slurmctld", "/var/log/slurm", "/var/lib/slurm")
+TOOLS = ("munged", "slurmctld", "slurmd", "sinfo", "sbatch", "squeue", "scontrol", "scancel", "unshare", "nsenter")
 
-CONF = """ClusterName=selfalign
+CONF = """ClusterName={cluster}
 SlurmctldHost=localhost
+SlurmctldPort={ctld_port}
+SlurmdPort={slurmd_port}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -27,31 +48,181 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+GresTypes=gpu
 StateSaveLocation={d}/state
 SlurmdSpoolDir={d}/spool
 SlurmctldPidFile={d}/slurmctld.pid
 SlurmdPidFile={d}/slurmd.pid
 SlurmctldLogFile={d}/slurmctld.log
 SlurmdLogFile={d}/slurmd.log
+PlugStackConfig={d}/etc/plugstack.conf
 MpiDefault=none
 ReturnToService=2
 MinJobAge=300
+# A GPU node that never comes up: a GPU job to it is accepted and pends, and shows its request.
+# (Listed first: while "localhost" is the only node, slurm resolves any node name to it.)
+NodeName=gpu0 NodeAddr=127.0.0.2 Port={gpu_port} CPUs={cpus} RealMemory=16000 Gres=gpu:1 State=DOWN Reason=no-gpu-on-this-machine
 NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=16000 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=gpu0 MaxTime=INFINITE State=UP
 """
+
+
+def _tree(path: str):
+    """Everything under ``path`` (names, modes, owners, contents), or None when it is absent."""
+    p = Path(path)
+    if not p.exists() and not p.is_symlink():
+        return None
+    out = {}
+    for f in [p, *sorted(p.rglob("*"))] if p.is_dir() else [p]:
+        st = f.lstat()
+        body = os.readlink(f) if f.is_symlink() else (hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else "")
+        out[str(f.relative_to(p))] = (st.st_mode, st.st_uid, st.st_gid, body)
+    return out
+
+
+def _host_state() -> dict:
+    return {**{p: _tree(p) for p in HOST_TREES}, **{p: os.path.exists(p) for p in HOST_ABSENT}}
+
+
+def _system_slurm() -> str:
+    """A line about the host's own SLURM, if it has one configured (for skip reasons)."""
+    found = [p for p in (str(DEFAULT_CONF), "/run/slurm/conf/slurm.conf") if os.path.exists(p)]
+    if os.environ.get("SLURM_CONF"):
+        found.append(f"SLURM_CONF={os.environ['SLURM_CONF']}")
+    return f"; a system SLURM is configured here ({', '.join(found)})" if found else ""
 
 
 def _why_not() -> str | None:
     if os.geteuid() != 0:
-        return "needs root to start slurmctld/slurmd"
-    for tool in ("munged", "slurmctld", "slurmd", "sinfo", "sbatch"):
+        return ("needs root: slurmd/slurmctld run as root, and the private mount namespace that keeps the "
+                "test off the host's /etc/slurm needs CAP_SYS_ADMIN" + _system_slurm())
+    for tool in TOOLS:
         if shutil.which(tool) is None:
-            return f"{tool} not installed (apt-get install slurm-wlm munge; scripts/setup.sh does it)"
+            return (f"needs the system packages slurm-wlm and munge ({tool} not found; "
+                    f"SELFALIGN_CLUSTER_PACKAGES=1 scripts/setup.sh installs them as root)")
     try:
         import snakemake_executor_plugin_slurm  # noqa: F401
     except ImportError:
-        return "snakemake-executor-plugin-slurm not installed"
+        return "needs snakemake-executor-plugin-slurm (the test extra: pip install -e '.[test]')"
+    if not DEFAULT_CONF.parent.is_dir():
+        return (f"SLURM's default config directory {DEFAULT_CONF.parent} does not exist: the test mounts its own "
+                f"config over it in a private mount namespace and will not create it on the host")
     return None
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+class PrivateSlurm:
+    """The private cluster: ``cmd(...)`` runs a command inside its mount namespace."""
+
+    def __init__(self, d: Path):
+        self.d = d
+        self.conf = d / "etc" / "slurm.conf"
+        self.cluster = f"selfalign-test-{os.getpid()}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SRUN_", "SQUEUE_"))}
+        self.env["SLURM_CONF"] = str(self.conf)
+        # the jobs' `python -m selfalign` is this checkout's package, as the Snakefile is
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+        self.holder: subprocess.Popen | None = None
+        self.daemons: list[subprocess.Popen] = []
+        self.job_ids: set[str] = set()
+
+    def cmd(self, args: list[str], cwd: Path | str | None = None) -> list[str]:
+        return ["nsenter", f"--target={self.holder.pid}", "--mount", f"--wd={cwd or self.d}", "--", *args]
+
+    def run(self, args: list[str], **kw) -> subprocess.CompletedProcess:
+        return subprocess.run(self.cmd(args), env=self.env, capture_output=True, text=True, timeout=60, **kw)
+
+    def start(self) -> None:
+        d = self.d
+        for sub in ("state", "spool", "etc"):
+            (d / sub).mkdir()
+        os.chmod(d, 0o711)                       # munged wants its socket dir not writable by others
+        key = d / "munge.key"
+        key.write_bytes(os.urandom(1024))
+        os.chmod(key, 0o400)
+        ctld, slurmd, gpu = _free_ports(3)
+        self.conf.write_text(CONF.format(d=d, cluster=self.cluster, ctld_port=ctld, slurmd_port=slurmd, gpu_port=gpu,
+                                         cpus=os.cpu_count() or 2))
+        (d / "etc" / "plugstack.conf").write_text("")
+        # the namespace: a holder process whose mount namespace has our etc/ over /etc/slurm
+        self.holder = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+             'mount --bind "$0" /etc/slurm && echo ready && exec sleep 86400', str(d / "etc")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        if self.holder.stdout.readline().strip() != "ready":
+            err = self.holder.stderr.read()
+            self.holder.wait()
+            pytest.skip(f"cannot isolate a private SLURM (private mount namespace failed: {err.strip()})"
+                        + _system_slurm())
+        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env, start_new_session=True)
+        self.daemons.append(subprocess.Popen(self.cmd(
+            ["munged", "-F", "--force", f"--key-file={key}", f"--socket={d}/munge.sock", f"--pid-file={d}/munged.pid",
+             f"--log-file={d}/munged.log", f"--seed-file={d}/munged.seed"]), **quiet))
+        deadline = time.time() + 10
+        while not (d / "munge.sock").exists() and time.time() < deadline:
+            time.sleep(0.1)
+        self.daemons.append(subprocess.Popen(self.cmd(["slurmctld", "-D", "-i", "-f", str(self.conf)]), **quiet))
+        self.daemons.append(subprocess.Popen(self.cmd(["slurmd", "-D", "-N", "localhost", "-f", str(self.conf)]), **quiet))
+        deadline = time.time() + 60
+        state = ""
+        while time.time() < deadline and all(p.poll() is None for p in self.daemons):
+            state = self.run(["sinfo", "-h", "-n", "localhost", "-o", "%T"]).stdout.strip()
+            if state in ("idle", "mixed"):
+                # what a job step's srun sees without SLURM_CONF: the default path, i.e. our file
+                seen = self.run(["env", "-u", "SLURM_CONF", "scontrol", "show", "config"]).stdout
+                if self.cluster not in seen:
+                    pytest.skip(f"this SLURM build does not read {DEFAULT_CONF} by default: cannot isolate its "
+                                f"job steps" + _system_slurm())
+                return
+            time.sleep(1)
+        logs = "".join((d / f).read_text()[-800:] for f in ("slurmctld.log", "slurmd.log") if (d / f).exists())
+        raise AssertionError(f"the private SLURM did not come up (node state {state!r}): {logs[-1500:]}")
+
+    def queue(self) -> set[str]:
+        """Job ids in *this* controller's queue (all submitted by this test: the controller is ours)."""
+        out = self.run(["squeue", "-h", "-o", "%i"]).stdout.split()
+        self.job_ids |= set(out)
+        return set(out)
+
+    def stop(self) -> None:
+        if self.holder is None:
+            return
+        try:
+            ids = sorted(self.queue() | self.job_ids) if all(p.poll() is None for p in self.daemons[1:]) else []
+            if ids:
+                self.run(["scancel", *ids])          # our own job ids only, never --user
+                deadline = time.time() + 30
+                while self.queue() and time.time() < deadline:
+                    time.sleep(1)
+        finally:
+            for p in reversed(self.daemons):
+                p.terminate()
+            for p in self.daemons:
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            # anything still in our mount namespace (job steps, a stray slurmstepd) is ours
+            ns = os.readlink(f"/proc/{self.holder.pid}/ns/mnt")
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if int(pid) != self.holder.pid and os.readlink(f"/proc/{pid}/ns/mnt") == ns:
+                        os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+            self.holder.kill()
+            self.holder.wait()
 
 
 @pytest.fixture(scope="module")
@@ -59,58 +230,26 @@ def slurm(tmp_path_factory):
     why = _why_not()
     if why:
         pytest.skip(why)
-    d = Path("/tmp/selfalign-slurm")      # short path: the munge socket path has a length limit
-    shutil.rmtree(d, ignore_errors=True)
-    for sub in ("state", "spool"):
-        (d / sub).mkdir(parents=True)
-    os.chmod(d, 0o711)
-    key = d / "munge.key"
-    key.write_bytes(os.urandom(1024))
-    os.chmod(key, 0o400)
-    conf = CONF.format(d=d, cpus=os.cpu_count() or 2)
-    (d / "slurm.conf").write_text(conf)
-    # the job step drops SLURM_CONF, so the config must also be where slurm looks by default
-    Path("/etc/slurm").mkdir(exist_ok=True)
-    etc = Path("/etc/slurm/slurm.conf")
-    backup = etc.read_text() if etc.exists() else None
-    etc.write_text(conf)
-    env = {**os.environ, "SLURM_CONF": str(d / "slurm.conf")}
-    procs = [subprocess.Popen(["munged", "-F", "--force", f"--key-file={key}", f"--socket={d}/munge.sock",
-                               f"--pid-file={d}/munged.pid", f"--log-file={d}/munged.log", f"--seed-file={d}/munged.seed"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    time.sleep(1)
-    procs.append(subprocess.Popen(["slurmctld", "-D", "-i", "-f", str(d / "slurm.conf")], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    procs.append(subprocess.Popen(["slurmd", "-D", "-N", "localhost", "-f", str(d / "slurm.conf")], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    before = _host_state()
+    d = tmp_path_factory.mktemp("slurm")
+    assert len(str(d / "munge.sock")) < 100, f"temp dir too long for a unix socket: {d}"
+    cluster = PrivateSlurm(d)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            out = subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True, text=True)
-            if out.stdout.strip() in ("idle", "mixed"):
-                break
-            if any(p.poll() is not None for p in procs):
-                break
-            time.sleep(1)
-        else:
-            out = None
-        if not out or out.stdout.strip() not in ("idle", "mixed"):
-            logs = "".join((d / f).read_text()[-800:] for f in ("slurmctld.log", "slurmd.log") if (d / f).exists())
-            pytest.skip(f"SLURM did not come up on this machine: {logs[-1500:]}")
-        yield env
+        cluster.start()
+        yield cluster
     finally:
-        subprocess.run(["scancel", "--user=root"], env=env, capture_output=True)
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if backup is None:
-            etc.unlink(missing_ok=True)
-        else:
-            etc.write_text(backup)
+        cluster.stop()
+        assert _host_state() == before, "the SLURM test changed the host's SLURM/munge files"
+
+
+def _snakemake(slurm: PrivateSlurm, workdir: Path, cfg: Path, *extra: str) -> list[str]:
+    """A Snakemake run through profiles/slurm, with what a cluster without accounting needs: job
+    status from squeue (which sees jobs for MinJobAge=300 s), since sacct has nothing. (The
+    profile's empty slurm_account makes the plugin try sacct for one and go on without.)"""
+    return slurm.cmd(["timeout", "-s", "KILL", "600", SNAKEMAKE, "-s", str(REPO_ROOT / "Snakefile"), "-d", str(workdir),
+                      "--workflow-profile", PROFILE, "--jobs", "2", "--cores", "2", "--latency-wait", "5",
+                      "--slurm-keep-successful-logs", "--slurm-status-command", "squeue",
+                      "--slurm-init-seconds-before-status-checks", "1", "--configfile", str(cfg), *extra], cwd=workdir)
 
 
 def test_workflow_runs_as_slurm_jobs(slurm, tmp_path):
@@ -119,13 +258,55 @@ def test_workflow_runs_as_slurm_jobs(slurm, tmp_path):
     cfg = tmp_path / "slurm.yaml"
     cfg.write_text("experiment: slurm\ncorpus: {max_files: 60}\n"
                    "seeds: {pool: 0, count: 3, filters: {judge: false, typecheck: false}}\n")
-    cmd = [SNAKEMAKE, "-s", str(REPO_ROOT / "Snakefile"), "-d", str(tmp_path), "--executor", "slurm", "--jobs", "2",
-           "--cores", "2", "--slurm-no-account", "--slurm-keep-successful-logs", "--slurm-status-command", "squeue",
-           "--slurm-init-seconds-before-status-checks", "1", "--default-resources", "slurm_partition=debug", "runtime=10",
-           "--configfile", str(cfg), "--", target]
-    out = subprocess.run(["timeout", "-s", "KILL", "600", *cmd], env=slurm, capture_output=True, text=True)
+    out = subprocess.run(_snakemake(slurm, tmp_path, cfg, "--", target), env=slurm.env, capture_output=True, text=True)
     assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
     assert sum(1 for _ in open(tmp_path / target)) == 3
     # every job went through sbatch: the plugin keeps one SLURM log per submitted job
     slurm_logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert {p.parent.parent.name.replace("rule_", "") for p in slurm_logs} >= {"model", "seeds"}, slurm_logs
+
+
+def test_gpu_rule_job_requests_its_gpu(slurm, tmp_path):
+    """A rule with gpu=1 (the seed stage of a vLLM model whose sheet row says 1 GPU), submitted
+    through the profile to a GPU partition: its job asks SLURM for the GPU. The partition's node
+    never comes up (this machine has no GPU), so the job is only checked while it pends."""
+    model = "starcoder2-3b"                     # config/models.tsv: vllm, gpus 1
+    (tmp_path / "results" / "_models").mkdir(parents=True)
+    (tmp_path / "results" / "_models" / f"{model}.json").write_text("{}")   # its weights: not needed to submit
+    cfg = tmp_path / "gpu.yaml"
+    cfg.write_text(f"experiment: gpu\nmodel: {model}\n")
+    proc = subprocess.Popen(_snakemake(slurm, tmp_path, cfg, "--set-resources", "seeds:slurm_partition=gpu",
+                                       "--rerun-triggers", "mtime", "--", f"results/gpu/{model}/seeds.jsonl"),
+                            env=slurm.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        job, deadline = None, time.time() + 120
+        while job is None and time.time() < deadline and proc.poll() is None:
+            ids = slurm.run(["squeue", "-h", "-p", "gpu", "-o", "%i"]).stdout.split()
+            slurm.job_ids |= set(ids)
+            job = ids[0] if ids else None
+            time.sleep(1)
+        assert job, f"no job reached the gpu partition: {proc.stdout.read()[-3000:] if proc.poll() is not None else ''}"
+        show = slurm.run(["scontrol", "show", "job", job]).stdout
+        assert re.search(r"TresPerJob=\S*gpu:1\b", show), show
+        assert "Partition=gpu " in show and "JobState=PENDING" in show, show
+        assert "MinMemoryNode=4000M" in show and "TimeLimit=12:00:00" in show, show   # mem_mb, profile's runtime
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)        # (via timeout) snakemake cancels the jobs it submitted
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if slurm.job_ids:
+            slurm.run(["scancel", *sorted(slurm.job_ids)])
+
+
+def test_skip_reasons_say_what_is_needed(monkeypatch):
+    """Without root or without the packages, the test is skipped saying so (not failed)."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert _why_not().startswith("needs root")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda t: None if t == "slurmctld" else real(t))
+    assert "needs the system packages slurm-wlm and munge" in _why_not()

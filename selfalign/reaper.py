@@ -1,0 +1,314 @@
+"""Ownership of sandbox process trees: contain each one, and reap only what a dead harness left.
+
+A sandbox chain (``unshare … setpriv … bwrap …``) normally dies with its harness: setpriv sets a
+parent-death signal and bwrap's --die-with-parent and pid namespace do the rest. The signal cannot
+cover a harness killed in the instant before setpriv sets it; that chain then runs on, re-parented
+to init. The next harness must end it, and must end nothing else: the host's services are not ours
+even when they run under a uid that happens to look like a sandbox uid (systemd's DynamicUser=
+services live in 61184–65519, which an earlier version's uid range [61000, 65096) overlapped).
+
+Ownership is proved two ways, both of which every chain carries:
+  * a marker: the chain runs under ``env SELFALIGN_SANDBOX=<harness pid>.<harness start time>``
+    (bwrap clears the environment for the program itself, so the program never sees it, but each
+    process of the chain up to and including bwrap shows it in /proc/PID/environ);
+  * a cgroup (v2), where the host lets us create one: each ``Containment`` (one per Sandbox) gets
+    ``<our cgroup>/selfalign-sandbox.<pid>.<start>.<n>/w<slot>``; a persistent worker's chain
+    moves itself into its worker's cgroup before anything else runs, and everything it forks stays
+    there. Closing the sandbox kills and removes that cgroup as a whole (``cgroup.kill``).
+A harness is alive while a process with its pid *and* its start time exists, so a recycled pid
+never keeps an orphan alive, and a live concurrent harness's sandboxes are never touched.
+
+``reap_orphans`` kills (a) every selfalign cgroup whose harness is dead, and (b) every process
+carrying a dead harness's marker whose uid is root (the chain before setpriv's drop) or a sandbox
+uid (as root), or our own uid (not root). Unmarked processes are never killed, whatever their uid.
+
+Sandbox uids: UID_BASE + worker slot, in 70000…74095. That lies in 65536…99999, which no
+distribution's default allocator hands out: above Debian/Ubuntu/Fedora regular users (≤ 60000),
+systemd-homed (60001–60513), systemd DynamicUser (61184–65519), nobody (65534) and the 16-bit -1
+(65535); below shadow's subordinate ids (/etc/subuid, SUB_UID_MIN 100000, used by rootless
+podman/docker/lxc) and systemd's container ranges (524288+). systemd lists 65536–524287 as unused
+(docs/UIDS-GIDS.md). A site directory (LDAP/AD) may still map users there, hence the marker.
+"""
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+import weakref
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+UID_BASE = 70000
+UID_SLOTS = 4096
+MARK = "SELFALIGN_SANDBOX"
+CGROUP_PREFIX = "selfalign-sandbox."
+# SELFALIGN_SANDBOX_CGROUP=0: never create cgroups (marker-only containment), e.g. on a systemd
+# host where the harness's own cgroup is not delegated to it and you prefer not to nest under it.
+CGROUP_ENV = "SELFALIGN_SANDBOX_CGROUP"
+
+_counter = itertools.count()
+_live: "weakref.WeakSet[Containment]" = weakref.WeakSet()
+_lock = threading.Lock()
+
+
+# ------------------------------------------------------------------------------ harness identity
+def start_time(pid: int | str) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None."""
+    try:
+        stat = open(f"/proc/{pid}/stat", "rb").read()
+    except OSError:
+        return None
+    fields = stat.rsplit(b")", 1)[1].split()      # the command name may contain spaces and ')'
+    if fields[0] == b"Z":
+        return None                                # a zombie harness is a dead one
+    return fields[19].decode()
+
+
+def token(pid: int | None = None) -> str:
+    pid = pid or os.getpid()
+    return f"{pid}.{start_time(pid)}"
+
+
+def owner_alive(tok: str) -> bool:
+    pid, _, st = tok.partition(".")
+    return pid.isdigit() and st != "" and start_time(pid) == st
+
+
+# -------------------------------------------------------------------------------------- cgroups
+def cgroup2_root() -> Path | None:
+    """Mount point of the cgroup v2 hierarchy (pure v2 or the hybrid layout's 'unified')."""
+    try:
+        lines = open("/proc/self/mountinfo", encoding="utf-8").read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        if right.split()[:1] == ["cgroup2"]:
+            return Path(left.split()[4])
+    return None
+
+
+def own_cgroup() -> Path | None:
+    """This process's cgroup v2 directory, if the hierarchy is mounted and the path visible."""
+    root = cgroup2_root()
+    if root is None:
+        return None
+    try:
+        for line in open("/proc/self/cgroup", encoding="utf-8"):
+            if line.startswith("0::"):
+                path = root / line[3:].strip().lstrip("/")
+                return path if path.is_dir() else None
+    except OSError:
+        pass
+    return None
+
+
+def _cgroup_pids(cg: Path) -> list[int]:
+    pids = []
+    for dirpath, _dirs, files in os.walk(cg):
+        if "cgroup.procs" in files:
+            try:
+                pids += [int(p) for p in open(os.path.join(dirpath, "cgroup.procs")).read().split()]
+            except (OSError, ValueError):
+                pass
+    return pids
+
+
+def kill_cgroup(cg: Path, wait_s: float = 2.0) -> list[int]:
+    """SIGKILL everything in ``cg`` and below, then remove the directories; returns the pids."""
+    pids = _cgroup_pids(cg)
+    if pids:
+        try:
+            (cg / "cgroup.kill").write_text("1")          # Linux >= 5.14: atomic, forks included
+        except OSError:
+            for _ in range(10):                          # older kernels: until nothing is left
+                left = _cgroup_pids(cg)
+                if not left:
+                    break
+                for p in left:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.02)
+    deadline = time.monotonic() + wait_s
+    for dirpath, _dirs, _files in sorted(os.walk(cg), key=lambda w: -len(w[0])):   # leaves first
+        while True:
+            try:
+                os.rmdir(dirpath)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:                               # still populated for a moment (EBUSY)
+                if time.monotonic() > deadline:
+                    log.warning("could not remove cgroup %s (still populated)", dirpath)
+                    break
+                time.sleep(0.02)
+    return pids
+
+
+def _selfalign_cgroups(root: Path, max_depth: int = 12):
+    """Our cgroups anywhere in the hierarchy (a dead harness may have run in another session's)."""
+    stack = [(root, 0)]
+    while stack:
+        d, depth = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            if not e.is_dir(follow_symlinks=False):
+                continue
+            if e.name.startswith(CGROUP_PREFIX):
+                yield Path(e.path)
+            elif depth < max_depth:
+                stack.append((Path(e.path), depth + 1))
+
+
+class Containment:
+    """How one Sandbox's chains are marked and (where possible) contained in cgroups."""
+
+    def __init__(self, use_cgroup: bool | None = None):
+        self.n = next(_counter)
+        self.use_cgroup = use_cgroup
+        self._pid = -1
+        self._token = ""
+        self._dir: Path | None = None
+        _live.add(self)
+
+    # the identity is per process: a forked child is a harness of its own
+    def _setup(self) -> None:
+        if self._pid == os.getpid():
+            return
+        self._pid, self._token, self._dir = os.getpid(), token(), None
+        want = self.use_cgroup
+        if want is None:
+            want = os.environ.get(CGROUP_ENV, "1") != "0"
+        if want:
+            self._dir = self._make_cgroup()
+            if self._dir is None and self.use_cgroup:
+                raise RuntimeError("cannot create a cgroup v2 for the sandbox on this host")
+
+    def _make_cgroup(self) -> Path | None:
+        base = own_cgroup()
+        if base is None or not os.access(base, os.W_OK):
+            return None
+        d = base / f"{CGROUP_PREFIX}{self._token}.{self.n}"
+        try:
+            (d / "w0").mkdir(parents=True, exist_ok=True)
+            # prove a process can move itself in (delegation, the no-internal-process rule, …)
+            ok = subprocess.run(["sh", "-c", 'echo $$ > "$0"', str(d / "w0" / "cgroup.procs")],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL).returncode == 0
+        except OSError:
+            ok = False
+        if not ok:
+            kill_cgroup(d)
+            log.info("no cgroup v2 for sandboxes here (%s not usable); containment by marker only", base)
+            return None
+        return d
+
+    @property
+    def cgroup(self) -> Path | None:
+        self._setup()
+        return self._dir
+
+    @property
+    def marker(self) -> str:
+        self._setup()
+        return f"{MARK}={self._token}"
+
+    def wrap(self, cmd: list[str], slot: int, cgroup: bool = True) -> list[str]:
+        """``cmd`` marked as ours and (``cgroup``, where we have one) started inside worker
+        ``slot``'s cgroup. Moving a process into a cgroup costs ~12 ms here (the kernel waits for
+        an RCU grace period unless the hierarchy is mounted with favordynmods), so one-shot
+        sandboxes, whose pid namespace dies with them anyway, go by the marker alone, and the
+        persistent per-worker servers, started once, get the cgroup."""
+        self._setup()
+        out = ["env", self.marker]
+        if cgroup and self._dir is not None:
+            w = self._dir / f"w{slot}"
+            w.mkdir(parents=True, exist_ok=True)
+            out += ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(w / "cgroup.procs")]
+        return out + cmd
+
+    def close(self) -> list[int]:
+        """Kill whatever this sandbox still runs and remove its cgroup (it is made again on use)."""
+        if self._dir is None or self._pid != os.getpid():
+            return []
+        d, self._pid = self._dir, -1
+        return kill_cgroup(d)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+@atexit.register
+def _close_all() -> None:
+    for c in list(_live):
+        try:
+            c.close()
+        except Exception:
+            pass
+
+
+# ---------------------------------------------------------------------------------------- reap
+def _marked_orphans(me_root: bool) -> list[int]:
+    me = os.getuid()
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = open(f"/proc/{pid}/status", encoding="utf-8", errors="replace").read()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("State", "").strip().startswith("Z"):
+            continue                                  # dead already; init reaps it
+        uid = int(fields.get("Uid", "0").split()[0])
+        ours = (uid == 0 or UID_BASE <= uid < UID_BASE + UID_SLOTS) if me_root else uid == me
+        if not ours:
+            continue
+        try:
+            env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        prefix = MARK.encode() + b"="
+        tok = next((e[len(prefix):].decode("ascii", "replace") for e in env if e.startswith(prefix)), None)
+        if tok is not None and not owner_alive(tok):
+            out.append(int(pid))
+    return out
+
+
+def reap_orphans() -> list[int]:
+    """Kill the sandbox processes (and remove the cgroups) that dead harnesses left; their pids."""
+    with _lock:
+        killed: list[int] = []
+        root = cgroup2_root()
+        if root is not None:
+            for cg in list(_selfalign_cgroups(root)):
+                try:
+                    if cg.stat().st_uid != os.geteuid():   # made by another user: not ours to judge
+                        continue
+                except OSError:
+                    continue
+                tok = cg.name[len(CGROUP_PREFIX):].rsplit(".", 1)[0]
+                if not owner_alive(tok):
+                    killed += kill_cgroup(cg)
+        for pid in _marked_orphans(os.geteuid() == 0):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            except ProcessLookupError:
+                pass
+        if killed:
+            log.warning("killed %d sandbox process(es) left by a dead harness: %s", len(killed), sorted(set(killed)))
+        return sorted(set(killed))
