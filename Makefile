@@ -3,7 +3,7 @@ VENV ?= .venv
 SNAKEMAKE = $(VENV)/bin/snakemake
 CORES ?= all
 
-.PHONY: setup setup-test run test smoke dry clean
+.PHONY: setup setup-test bench-envs run test smoke dry clean
 # `make run` needs bubblewrap, util-linux and node; the tests also want slurm-wlm + munge (for the
 # one SLURM test, skipped with the reason without them or without root).
 setup:
@@ -15,7 +15,13 @@ setup-test:
 run: setup
 	$(SNAKEMAKE) --cores $(CORES)
 
+# Benchmark library environments (ClassEval, DS-1000, CanItEdit): built on request, never by `make run`.
+bench-envs: setup
+	$(VENV)/bin/python -m selfalign evaluate env build all
+
+# The tests calibrate ClassEval scoring with its libraries: its environment is built first (~1 min).
 test: setup-test
+	$(VENV)/bin/python -m selfalign evaluate env build classeval
 	$(VENV)/bin/python -m pytest -ra
 
 # The smallest real end-to-end run (what CI runs inside the tests as well).

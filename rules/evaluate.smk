@@ -13,7 +13,7 @@ rule eval_generate_base:
     params:
         cfg=lambda wc: W.stage_config(W.main, "evaluate"),
     conda:
-        "../envs/evaluation.yaml"
+        lambda wc: W.env("evaluation", W.gpus(W.main, "evaluate"))
     log:
         "logs/_base/{model}/eval_generate_{benchmark}.log",
     benchmark:
@@ -36,7 +36,7 @@ rule eval_generate_sft:
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "evaluate"),
     conda:
-        "../envs/evaluation.yaml"
+        lambda wc: W.env("evaluation", W.gpus(wc.experiment, "evaluate"))
     log:
         "logs/{experiment}/{model}/eval_generate_{benchmark}.log",
     benchmark:
@@ -60,7 +60,7 @@ rule eval_score_base:
     params:
         cfg=lambda wc: W.stage_config(W.main, "evaluate"),
     conda:
-        lambda wc: W.env("evaluation", W.gpus(W.main, "evaluate"))
+        W.env("evaluation", W.run_gpus)
     log:
         "logs/_base/{model}/eval_score_{benchmark}.log",
     benchmark:
@@ -83,7 +83,7 @@ rule eval_score_sft:
     params:
         cfg=lambda wc: W.stage_config(wc.experiment, "evaluate"),
     conda:
-        lambda wc: W.env("evaluation", W.gpus(wc.experiment, "evaluate"))
+        W.env("evaluation", W.run_gpus)
     log:
         "logs/{experiment}/{model}/eval_score_{benchmark}.log",
     benchmark:

@@ -86,6 +86,44 @@ def score(evals: dict, exp: str, model: str, variant: str, bench: str, suite: st
     return (s.get(suite) or {}).get("pass@1")
 
 
+@dataclass(frozen=True)
+class Measured:
+    """Our figure with its standard error, and whether the paper's figure of the same row lies
+    within two standard errors of it (None: no paper figure or no SE)."""
+    value: float
+    se: float | None = None
+    within: bool | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.value:.1f}" + (f" ± {self.se:.1f}" if self.se is not None else "")
+        return text + (" ≈" if self.within else "")
+
+
+def measured(evals: dict, exp: str, model: str, variant: str, bench: str, path: tuple = (),
+             paper: float | None = None) -> Measured | None:
+    """The pass@1 (and SE) at ``path`` in a result's summary (default: plus if present, else the
+    first metric), marked against ``paper``."""
+    from .evaluate.metrics import within
+    r = evals.get(("_base" if variant == "base" else exp, model, variant, bench))
+    if not r or "summary" not in r:
+        return None
+    node = r["summary"]
+    for key in path or (("plus",) if "plus" in node else ("base",) if "base" in node else ("class",)):
+        node = (node or {}).get(key)
+    if not isinstance(node, dict):
+        return None
+    value = node.get("pass@1", node.get("dps"))
+    if value is None:
+        return None
+    se = node.get("pass@1_se")
+    return Measured(value, se, within(value, se, paper))
+
+
+def num(v) -> float | None:
+    """A table cell's number (a Measured's value)."""
+    return v.value if isinstance(v, Measured) else v
+
+
 def skip_reason(evals: dict, exp: str, model: str, variant: str, bench: str) -> str | None:
     r = evals.get(("_base" if variant == "base" else exp, model, variant, bench))
     return r.get("skipped") if r else None
@@ -105,7 +143,7 @@ class Table:
             return DASH
         if isinstance(v, float):
             return f"{v:.1f}"
-        return str(v)
+        return str(v)   # Measured: "value ± se", "≈" when the paper's figure is within 2 SE
 
     def markdown(self) -> str:
         lines = [f"**{self.caption}**", "", "| " + " | ".join(self.header) + " |",
@@ -118,7 +156,7 @@ class Table:
     def latex(self) -> str:
         def esc(s: str) -> str:
             for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
-                         ("—", "---"), ("@", "@"), ("→", r"$\rightarrow$")):
+                         ("—", "---"), ("@", "@"), ("→", r"$\rightarrow$"), ("±", r"$\pm$"), ("≈", r"$\approx$")):
                 s = s.replace(a, b)
             return s
         cols = "l" + "r" * (len(self.header) - 1)
@@ -139,29 +177,54 @@ def ref_value(ref: list[dict], table: str, method: str | None = None, benchmark:
     return None
 
 
+def main_rows(res: Results, exp: str, models: list[str]) -> list[tuple]:
+    """(label, benchmark, paper table, paper benchmark, paper metric, summary path) per row of the
+    main table: one per benchmark metric the paper reports (ClassEval class and method level,
+    EvalPerf DPS and pass@1, a LiveCodeBench row per contest-date window actually scored)."""
+    windows = []
+    for (e, m, v, b), r in res.evals.items():
+        for label in ((r.get("summary") or {}).get("by_window") or {}) if b == "livecodebench" else []:
+            if label not in windows:
+                windows.append(label)
+    rows = [("HumanEval", "humaneval", None, None, None, ("base",)),
+            ("HumanEval+", "humaneval_plus", "main", "HumanEval+", "pass@1", ("plus",)),
+            ("MBPP+", "mbpp_plus", "main", "MBPP+", "pass@1", ("plus",))]
+    rows += [(f"LiveCodeBench ({w})", "livecodebench", "livecodebench", f"LiveCodeBench({w})", "pass@1", ("by_window", w))
+             for w in windows or ["start 2023-09-01"]]
+    rows += [("EvalPerf DPS", "evalperf", "evalperf", "EvalPerf", "DPS", ()),
+             ("EvalPerf pass@1", "evalperf", "evalperf", "EvalPerf", "pass@1", ("base",)),
+             ("ClassEval class-level", "classeval", "classeval", "ClassEval", "class-level pass@1", ("class",)),
+             ("ClassEval method-level", "classeval", "classeval", "ClassEval", "method-level pass@1", ("method_level",)),
+             ("DS-1000", "ds1000", "ds1000", "DS-1000", "pass@1", ("base",)),
+             ("CanItEdit", "canitedit", "canitedit", "CanItEdit", "pass@1", ("base",))]
+    return rows
+
+
 def table_main(ref, res: Results, exp: str, models: list[str]) -> Table:
     header = ["Benchmark", "Paper: CodeQwen1.5-7B base", "Paper: SelfCodeAlign"]
     for m in models:
         header += [f"Ours: {m} base", f"Ours: {m} SFT"]
-    rows = []
-    paper_map = {"humaneval_plus": ("main", "HumanEval+"), "mbpp_plus": ("main", "MBPP+"),
-                 "livecodebench": ("livecodebench", "LiveCodeBench(start 2023-09-01)"), "evalperf": ("evalperf", "EvalPerf"),
-                 "classeval": ("classeval", "ClassEval"), "ds1000": ("ds1000", "DS-1000"), "canitedit": ("canitedit", "CanItEdit")}
-    notes = []
-    for bench, label in BENCH_LABEL.items():
-        tab, pb = paper_map.get(bench, (None, None))
-        metric = "pass@1" if bench != "classeval" else "class-level pass@1"
-        row = [label, ref_value(ref, tab, "base", pb, metric) if tab else None,
-               ref_value(ref, tab, "SelfCodeAlign", pb, metric) if tab else None]
+    rows, notes = [], []
+    for label, bench, tab, pb, metric, path in main_rows(res, exp, models):
+        paper_base = ref_value(ref, tab, "base", pb, metric) if tab else None
+        paper_sca = ref_value(ref, tab, "SelfCodeAlign", pb, metric) if tab else None
+        row = [label, paper_base, paper_sca]
         for m in models:
-            for variant in ("base", "sft"):
-                row.append(score(res.evals, exp, m, variant, bench))
+            for variant, paper in (("base", paper_base), ("sft", paper_sca)):
+                if bench == "evalperf" and not path:   # DPS: the summary's own figure, no SE
+                    r = res.evals.get(("_base" if variant == "base" else exp, m, variant, bench)) or {}
+                    dps = (r.get("summary") or {}).get("dps")
+                    row.append(Measured(dps) if dps is not None else None)
+                else:
+                    row.append(measured(res.evals, exp, m, variant, bench, path, paper))
                 why = skip_reason(res.evals, exp, m, variant, bench)
                 if why and why not in notes:
                     notes.append(why)
         rows.append(row)
+    note = ("Ours: pass@1 ± its standard error over problems; ≈ marks a figure whose paper counterpart in the "
+            "same row lies within two standard errors. ")
     return Table("main", f"Main results, pass@1 (%) — experiment {exp}", header, rows,
-                 note=("Not run here: " + "; ".join(notes)) if notes else "")
+                 note=note + (("Not run here: " + "; ".join(notes)) if notes else ""))
 
 
 def table_distillation(ref, res: Results, exp: str, models: list[str]) -> Table:
@@ -170,7 +233,7 @@ def table_distillation(ref, res: Results, exp: str, models: list[str]) -> Table:
         if r["table"] == "distillation":
             ours = None
             if r["method"] == "SelfCodeAlign" and models:
-                ours = score(res.evals, exp, models[0], "sft", "humaneval_plus")
+                ours = measured(res.evals, exp, models[0], "sft", "humaneval_plus", paper=r["value"])
             rows.append([r["method"], r["value"], ours])
     return Table("distillation", "Self-alignment vs distillation, HumanEval+ pass@1 (%)",
                  ["Method", "Paper (CodeQwen1.5-7B, 74k pairs)", f"Ours ({models[0] if models else DASH})"], rows)
@@ -179,7 +242,8 @@ def table_distillation(ref, res: Results, exp: str, models: list[str]) -> Table:
 def _ablation_rows(ref, res: Results, table: str, variants: list[tuple[str, str]], model: str, bench: str):
     rows = []
     for method, exp in variants:
-        rows.append([method, ref_value(ref, table, method), score(res.evals, exp, model, "sft", bench) if exp else None])
+        paper = ref_value(ref, table, method)
+        rows.append([method, paper, measured(res.evals, exp, model, "sft", bench, paper=paper) if exp else None])
     return rows
 
 
@@ -244,7 +308,7 @@ def table_samples(res: Results, cfg_exps: dict, model: str, bench: str) -> Table
             continue
         seen.add(n)
         steps = res.funnels.get((name, model)) or []
-        rows.append([n, name, funnel_value(steps, "select", "sft"), score(res.evals, name, model, "sft", bench)])
+        rows.append([n, name, funnel_value(steps, "select", "sft"), measured(res.evals, name, model, "sft", bench)])
     return Table("ablation_samples", f"Responses sampled per instruction, ours ({model}, {BENCH_LABEL[bench]} pass@1 %)",
                  ["Samples per instruction", "Experiment", "SFT pairs", f"Ours ({model})"], rows,
                  note="The paper samples 10 responses per instruction; it reports no figure for other counts.")
@@ -262,8 +326,8 @@ def table_matrix(res: Results, exp: str, models: list[str], bench: str, cfg_exps
             if c.get("teacher"):
                 teachers.setdefault(c["teacher"], name)
     trained = [m for m in models if m not in teachers or any(k[1] == m and k[2] == "sft" for k in res.evals)]
-    rows = [[m, score(res.evals, exp, m, "base", bench), score(res.evals, exp, m, "sft", bench),
-             *[score(res.evals, e, m, "sft", bench) for e in teachers.values()], None] for m in trained]
+    rows = [[m, measured(res.evals, exp, m, "base", bench), measured(res.evals, exp, m, "sft", bench),
+             *[measured(res.evals, e, m, "sft", bench) for e in teachers.values()], None] for m in trained]
     return Table("self_vs_teacher", f"Self vs teacher data across scales, {BENCH_LABEL[bench]} pass@1 (%)",
                  ["Base model", "Base", "SFT on own data", *[f"SFT on {t} data" for t in teachers], "Paper"], rows,
                  note="The paper's 3B–33B matrix cells are not available in text form: paper column left empty. "
@@ -320,7 +384,7 @@ def table_side_by_side(res: Results, exp: str) -> Table:
         rows.append([model, funnel_value(steps, "instructions", "parsed"), funnel_value(steps, "responses", "parsed"),
                      funnel_value(steps, "execute", "passed"), funnel_dropped(steps, "select", "fewshot_copy"),
                      funnel_dropped(steps, "select", "test_sanity"), funnel_value(steps, "select", "sft"),
-                     score(res.evals, exp, model, "base", "humaneval"), score(res.evals, exp, model, "sft", "humaneval")])
+                     measured(res.evals, exp, model, "base", "humaneval"), measured(res.evals, exp, model, "sft", "humaneval")])
     return Table("cpu_models", "CPU models side by side: yields and HumanEval pass@1 (%)",
                  ["Model", "Instructions", "Parsed samples", "Passing", "Few-shot copies dropped",
                   "Test-sanity drops", "SFT pairs", "HumanEval base", "HumanEval SFT"], rows,
@@ -441,14 +505,16 @@ def fig_ablation(ref, res: Results, cfg_exps: dict, model: str, figures_dir: Pat
     t = table_exec_filter(ref, res, cfg_exps, model, bench)
     labels = [r[0] for r in t.rows]
     paper = [r[1] for r in t.rows]
-    ours = [r[2] for r in t.rows]
+    ours = [num(r[2]) for r in t.rows]
+    errs = [r[2].se if isinstance(r[2], Measured) and r[2].se is not None else 0 for r in t.rows]
     if all(v is None for v in paper + ours):
         _no_data(ax, "no ablation results")
     else:
         xs = range(len(labels))
         ax.bar([x - 0.2 for x in xs], [v or 0 for v in paper], 0.4, label="paper (CodeQwen1.5-7B)", color="0.75",
                edgecolor="black", hatch="//")
-        ax.bar([x + 0.2 for x in xs], [v or 0 for v in ours], 0.4, label=f"ours ({model})", color="0.35", edgecolor="black")
+        ax.bar([x + 0.2 for x in xs], [v or 0 for v in ours], 0.4, yerr=errs, capsize=3, label=f"ours ({model}, ± SE)",
+               color="0.35", edgecolor="black")
         for x, v in zip(xs, ours):
             if v is None:
                 ax.text(x + 0.2, 0.5, "not run", rotation=90, ha="center", va="bottom", fontsize=7)
@@ -472,7 +538,7 @@ def fig_cpu_models(res: Results, exp: str, figures_dir: Path) -> list[Path]:
     hatches = ["", "//", "xx", ".."]
     for j, row in enumerate(t.rows):
         vals = [row[i] or 0 for i in idx]
-        he = "/".join("—" if v is None else f"{v:.1f}" for v in row[-2:])
+        he = "/".join("—" if v is None else f"{num(v):.1f}" for v in row[-2:])
         bars = ax.bar([x + j * width for x in range(len(stages))], vals, width, color=str(0.35 + 0.3 * j),
                       edgecolor="black", hatch=hatches[j % len(hatches)], label=f"{row[0]} (HumanEval base/SFT: {he} %)")
         for b, v in zip(bars, vals):

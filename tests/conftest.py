@@ -14,6 +14,9 @@ def pytest_configure(config):
     matplotlib, snakemake) go to the repo's ignored .pytest_cache/ instead of the user's ~/.cache,
     for this process and every subprocess: a test run changes nothing outside its temp dirs and the
     repo's ignored outputs. SELFALIGN_TEST_CACHE=DIR puts them elsewhere (e.g. ~/.cache, to share)."""
+    # benchmark library environments are read, never written, by tests: keep the user's (make bench-envs)
+    from selfalign.evaluate.envs import default_root
+    os.environ.setdefault("SELFALIGN_BENCH_ENVS", str(default_root()))
     cache = Path(os.environ.get("SELFALIGN_TEST_CACHE") or ROOT / ".pytest_cache" / "xdg-cache").expanduser()
     cache.mkdir(parents=True, exist_ok=True)
     os.environ["XDG_CACHE_HOME"] = str(cache)

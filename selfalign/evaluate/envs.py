@@ -57,12 +57,18 @@ FAMILIES = {
 }
 
 
+def default_root() -> Path:
+    """``SELFALIGN_BENCH_ENVS``, else ``$XDG_CACHE_HOME/selfalign/bench-envs`` (~/.cache/...)."""
+    if os.environ.get("SELFALIGN_BENCH_ENVS"):
+        return Path(os.environ["SELFALIGN_BENCH_ENVS"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "selfalign" / "bench-envs"
+
+
 def env_dir(name: str, cfg: dict) -> Path:
     fam = FAMILIES[name]
     digest = hashlib.sha256("\n".join(fam.requirements).encode()).hexdigest()[:12]
-    base = cfg["evaluate"]["envs_dir"] or os.path.join(os.environ.get("XDG_CACHE_HOME") or
-                                                       os.path.expanduser("~/.cache"), "selfalign", "bench-envs")
-    return Path(base) / f"{name}-py{sys.version_info.major}{sys.version_info.minor}-{digest}"
+    base = Path(cfg["evaluate"]["envs_dir"]) if cfg["evaluate"]["envs_dir"] else default_root()
+    return base / f"{name}-py{sys.version_info.major}{sys.version_info.minor}-{digest}"
 
 
 def site_for(name: str, cfg: dict) -> tuple[str | bool, dict]:
