@@ -14,7 +14,7 @@ cited per step in HARNESS):
   6 s per test (``signal.alarm``), and the run's global bound (6 + 1) x tests + 5 s
   (``check_correctness``); the first failing test ends the run.
 
-Data: rows are read one line at a time and kept only inside ``evaluate.livecodebench_window``
+Data: rows are read one line at a time and kept only inside one of ``evaluate.livecodebench_windows``
 (the released file is 4.5 GB: the whole of it is never in memory).
 """
 from __future__ import annotations
