@@ -130,18 +130,15 @@ def cmd_execute(a) -> None:
 
 
 def cmd_select(a) -> None:
-    from .benchdata import benchmark_texts
+    from .decontam import build
     from .prompts import load_fewshot
     from .records import Execution, Instruction, Response, read_records, write_jsonl_atomic
     from .selection import select_sft
 
     cfg = _cfg(a.config)
-    texts = []
-    if cfg["select"]["decontaminate"]:
-        d = cfg["seeds"]["decontamination"]
-        texts, _ = benchmark_texts(d["benchmarks"], cfg["evaluate"]["data"], d["files"])
+    dec = build(cfg, "select")[0] if cfg["select"]["decontaminate"] else None
     sft, funnel = select_sft(cfg, read_records(a.instructions, Instruction), read_records(a.responses, Response),
-                             read_records(a.executions, Execution), load_fewshot(cfg["generate"]["fewshot_file"]), texts)
+                             read_records(a.executions, Execution), load_fewshot(cfg["generate"]["fewshot_file"]), dec)
     write_jsonl_atomic(a.out, sft)
     funnel.write(a.funnel)
     log.info("select: %d SFT examples", len(sft))

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from . import proof
+from .prompts import strip_main_input
 from .records import Execution, Response, ResumableWriter, Shard, work_path, write_json_atomic
 from .sandbox import Job, Sandbox, SandboxLimits, default_workers
 
@@ -35,7 +36,7 @@ def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_
     counts: collections.Counter = collections.Counter()
     if todo:
         sb = Sandbox(SandboxLimits.from_config(cfg), unsafe_no_sandbox=unsafe, workers=workers,
-                     persistent=cfg["sandbox"]["persistent"])
+                     persistent=cfg["sandbox"]["persistent"], libraries=cfg["sandbox"]["libraries"])
         bar = tqdm(total=len(todo), desc="sandbox", unit="run", mininterval=2)
 
         def done(i, v):
@@ -46,7 +47,9 @@ def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_
             bar.update(1)
             bar.set_postfix(passed=counts["pass"])
 
-        sb.run_many([proven_job(r.code, r.test_code) for r in todo], workers, progress=done)
+        # execution_filter.py:134-152: a main block that reads input() would block; it is cut first
+        sb.run_many([proven_job(strip_main_input(r.code), strip_main_input(r.test_code)) for r in todo], workers,
+                    progress=done)
         sb.close()
         bar.close()
     writer.finish(out)

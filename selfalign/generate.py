@@ -78,7 +78,8 @@ def _drop_reason(c, exc: Exception | None) -> str:
     if c.finish_reason == PROMPT_TOO_LONG:     # never sent: longer than the context (vLLM guard)
         return PROMPT_TOO_LONG
     if c.finish_reason == "length":
-        return "truncated"
+        # a prompt longer than the context gets no token at all (llama.cpp engine); the rest ran out
+        return PROMPT_TOO_LONG if not c.text and not c.completion_tokens else "truncated"
     return f"unparseable: {exc}" if exc else ""
 
 
@@ -115,8 +116,10 @@ def instruction_jobs(cfg: dict, parents: list, examples: list[P.FewShot], done: 
         category, difficulty = P.draw_properties(rng, g["category_weights"], g["difficulty_weights"])
         shots = P.pick_shots(rng, examples, g["shots"])
         if direct:
-            prompt = P.prompt_si(par.seed, category, difficulty, shots)
-            concepts, seed_id = [], par.id
+            # the official S->I prompt has no properties: the draw above only keeps the RNG stream
+            # (and so the shots) the same as C->I's; the record says "" for both
+            prompt = P.prompt_si(par.seed, shots)
+            concepts, seed_id, category, difficulty = [], par.id, "", ""
         else:
             prompt = P.prompt_ci(par.concepts, category, difficulty, shots)
             concepts, seed_id = par.concepts, par.seed_id
@@ -139,8 +142,32 @@ def instruction_jobs(cfg: dict, parents: list, examples: list[P.FewShot], done: 
     return jobs
 
 
+def parse_sample(c, loop_guard: int = 0) -> tuple[dict, str, dict]:
+    """(record fields, drop reason or "", sampling notes) of one I->R completion.
+
+    Truncated samples are dropped (self_ossinstruct.py:638-653 keeps only finished ones). With
+    ``loop_guard`` k > 0 (CPU default only): a truncated sample whose last lines repeat k times is
+    cut after the first copy, as if it had been stopped there, and parsed (a code block left open by
+    the cut is closed); one that still does not parse is dropped as "loop"."""
+    fields = dict(response="", tests="", code="", test_code="")
+    text, extra = c.text, {}
+    if c.finish_reason == PROMPT_TOO_LONG:
+        return fields, PROMPT_TOO_LONG, extra
+    if c.finish_reason == "length":
+        cut = P.loop_cut(text, loop_guard) if loop_guard and text else None
+        if cut is None:
+            return fields, _drop_reason(c, None), extra
+        text, extra = P.close_open_fence(text[:cut]), {"loop_cut": cut}
+    try:
+        r, t, code, tcode = P.parse_response(text)
+    except P.ParseError as e:
+        return fields, ("loop" if extra else _drop_reason(c, e)), extra
+    return dict(response=r, tests=t, code=code, test_code=tcode), "", extra
+
+
 def response_jobs(cfg: dict, instructions: list[Instruction], examples: list[P.FewShot], done: set[str]) -> list[Job]:
     g = cfg["generate"]["responses"]
+    guard = g["loop_guard"]
     jobs = []
     for idx, ins in enumerate(instructions):
         ids = [f"{ins.id}-r{k}" for k in range(g["n"])]
@@ -150,18 +177,10 @@ def response_jobs(cfg: dict, instructions: list[Instruction], examples: list[P.F
         def make(comps, ins=ins, ids=ids, shots=shots, sampling=sampling):
             recs = []
             for rid, c in zip(ids, comps):
-                fields = dict(response="", tests="", code="", test_code="")
-                err = None
-                if c.finish_reason != "length":
-                    try:
-                        r, t, code, tcode = P.parse_response(c.text)
-                        fields = dict(response=r, tests=t, code=code, test_code=tcode)
-                    except P.ParseError as e:
-                        err = e
-                ok = bool(fields["code"])
+                fields, reason, extra = parse_sample(c, guard)
                 recs.append(Response(id=rid, instruction_id=ins.id, instruction=ins.instruction, **fields,
-                                     fewshot_ids=[x.id for x in shots], sampling=sampling, ok=ok,
-                                     drop_reason="" if ok else _drop_reason(c, err), raw=c.text))
+                                     fewshot_ids=[x.id for x in shots], sampling={**sampling, **extra},
+                                     ok=not reason, drop_reason=reason, raw=c.text))
             return recs
 
         jobs.append(Job(idx, P.prompt_ir(ins.instruction, shots), make, ins.id, done=all(i in done for i in ids)))
@@ -170,7 +189,7 @@ def response_jobs(cfg: dict, instructions: list[Instruction], examples: list[P.F
 
 STAGES = {
     "concepts": ("concepts", concept_jobs, P.STOP_SC),
-    "instructions": ("instructions", instruction_jobs, P.STOP_CI),
+    "instructions": ("instructions", instruction_jobs, P.STOP_CI),  # = P.STOP_SI
     "responses": ("responses", response_jobs, P.STOP_IR),
 }
 
@@ -196,6 +215,22 @@ def run_stage(stage: str, cfg: dict, parents: list, backend_factory: Callable[[]
             _run_jobs(backend, groups, writer, g.get("n", 1), g["temperature"], g["max_tokens"], stop, cfg["seed"], stage)
         stats["generation"] = backend.stats.as_dict()
     writer.finish(out)
+    stats["outcomes"] = outcome_counts(out)
     if stats_path:
         write_json_atomic(stats_path, stats)
     return stats
+
+
+def outcome_counts(path: str | Path) -> dict:
+    """Kept records, drops by reason (prompt_too_long, truncated, loop, unparseable) and samples
+    the loop guard cut and kept, counted from a stage's records."""
+    import collections
+
+    from .records import iter_jsonl
+
+    c: collections.Counter = collections.Counter()
+    for r in iter_jsonl(path):
+        c["kept" if r.get("ok", True) else (r.get("drop_reason") or "").split(":")[0]] += 1
+        if r.get("ok", True) and (r.get("sampling") or {}).get("loop_cut") is not None:
+            c["loop_cut_kept"] += 1
+    return dict(sorted(c.items()))

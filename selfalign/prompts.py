@@ -17,31 +17,38 @@ CATEGORIES = {"function": "function implementation", "class": "class implementat
 DIFFICULTIES = ("easy", "medium", "hard")
 LANGUAGE = "Python"
 
-SYSTEM_SC = ("Extract the key programming concepts from each Python snippet. "
-             "List them as a comma-separated line of short noun phrases.")
+# System lines: our own wording of the four official ones (prompts/self-ossinstruct-fewshot.txt:1-19).
+SYSTEM_SC = ("Extract the key programming concepts from each Python snippet: the principles and techniques a "
+             "developer must master to write it. List them in a comma-separated format.")
 SYSTEM_CI = (
     "Create a series of independent coding tasks that are original, distinct, diverse and of high quality, "
-    "fostering logical thinking. Each task must follow its properties:\n"
+    "fostering logical thinking. Each task must follow its properties:\n\n"
     "- category: the type of task (function, class or program implementation)\n"
     "- language: the programming language to be used\n"
     "- difficulty: the complexity level of the task (easy, medium or hard)\n"
-    "- concepts: fundamental principles and techniques the task is designed to incorporate\n"
+    "- concepts: fundamental principles and techniques the task is designed to incorporate\n\n"
     "Design each task so that the concepts emerge naturally as the most appropriate solution, "
     "without saying which concept to use.")
-SYSTEM_SI = (
-    "Create an independent, original coding task inspired by each Python snippet, following its properties "
-    "(category, language, difficulty). The task must be self-contained and must not mention the snippet.")
+SYSTEM_SI = ("Take inspiration from each code snippet and create an independent coding task that is original, "
+             "distinct, diverse and of high quality, fostering logical thinking.")
 SYSTEM_IR = (
     "You are an extremely intelligent AI coding assistant. Provide an accurate and reliable response to each "
-    "instruction: explain the idea briefly, then give the code in a Python code block. After the response, "
-    "verify its correctness by writing executable tests: a Python code block of assert statements.")
+    "user instruction. After your response, verify its consistency and correctness by writing a series of "
+    "executable tests.")
 
+# The official layout (src/star_align/self_ossinstruct.py:185-241, 296-310): the system line, then
+# "## Example N" blocks, each the mode's prefix followed by its answer; the prompt ends with the
+# next example's prefix, right-stripped (self_ossinstruct.py:553).
+EXAMPLE = "## Example"
 H_SNIPPET, H_CONCEPTS, H_PROPS, H_TASK = "### Snippet", "### Concepts", "### Properties", "### Task"
-H_INSTR, H_RESP, H_TESTS = "### Instruction", "### Response", "### Tests"
+H_INSTR, H_RESP = "### Instruction", "### Response"      # the SFT template (prompt_template.py)
+T_INSTR, T_RESP, T_TESTS = "instruction", "response", "tests"   # I->R tags: <instruction>…</instruction>
 
-STOP_SC = ["\n"]
-STOP_CI = ["\n### ", "\n##"]
-STOP_IR = ["\n" + H_INSTR, "\n" + H_SNIPPET, "\n" + H_PROPS]
+# self_ossinstruct.py:564-566: every mode stops at the next example; I->R also at the end of its tests.
+STOP_SC = [EXAMPLE]
+STOP_CI = [EXAMPLE]
+STOP_SI = [EXAMPLE]
+STOP_IR = [EXAMPLE, f"</{T_TESTS}>"]
 
 _FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)```", re.S)
 
@@ -95,49 +102,46 @@ def draw_properties(rng: random.Random, category_weights: dict, difficulty_weigh
     return cat, diff
 
 
-def _code_block(code: str) -> str:
-    return f"```python\n{code.rstrip()}\n```"
+def properties(category: str, difficulty: str, concepts: list[str]) -> str:
+    """The C->I property block (self_ossinstruct.py:147-152): four "key: value" lines."""
+    return "\n".join([f"category: {CATEGORIES[category]}", f"language: {LANGUAGE}", f"difficulty: {difficulty}",
+                      f"concepts: {', '.join(concepts)}"])
 
 
-def _props(category: str, difficulty: str, concepts: list[str] | None) -> str:
-    lines = [f"- category: {CATEGORIES[category]}", f"- language: {LANGUAGE}", f"- difficulty: {difficulty}"]
-    if concepts is not None:
-        lines.append(f"- concepts: {', '.join(concepts)}")
-    return "\n".join(lines)
+def _tag(name: str, body: str) -> str:
+    return f"<{name}>\n{body}\n</{name}>"
+
+
+def _document(system: str, shots: list[str], prefix: str) -> str:
+    """System line, numbered examples, and the open example the model completes."""
+    blocks = [f"{EXAMPLE} {i + 1}\n{body}" for i, body in enumerate(shots)]
+    blocks.append(f"{EXAMPLE} {len(shots) + 1}\n{prefix}")
+    return f"{system}\n\n" + "\n\n".join(blocks).rstrip()
 
 
 # ------------------------------------------------------------------------------------- prompts
 def prompt_sc(seed_code: str, shots: list[FewShot]) -> str:
-    parts = [SYSTEM_SC, ""]
-    for ex in shots:
-        parts += [H_SNIPPET, _code_block(ex.seed), H_CONCEPTS, ", ".join(ex.concepts), ""]
-    parts += [H_SNIPPET, _code_block(seed_code), H_CONCEPTS, ""]
-    return "\n".join(parts)
+    pre = lambda code: f"{H_SNIPPET}\n{code.rstrip()}\n\n{H_CONCEPTS}\n"
+    return _document(SYSTEM_SC, [pre(ex.seed) + ", ".join(ex.concepts) for ex in shots], pre(seed_code))
 
 
 def prompt_ci(concepts: list[str], category: str, difficulty: str, shots: list[FewShot]) -> str:
-    parts = [SYSTEM_CI, ""]
-    for ex in shots:
-        parts += [H_PROPS, _props(ex.category, ex.difficulty, ex.concepts), "", H_TASK, ex.instruction, ""]
-    parts += [H_PROPS, _props(category, difficulty, concepts), "", H_TASK, ""]
-    return "\n".join(parts)
+    pre = lambda props: f"{H_PROPS}\n{props}\n\n{H_TASK}\n"
+    return _document(SYSTEM_CI, [pre(properties(ex.category, ex.difficulty, ex.concepts)) + ex.instruction
+                                 for ex in shots], pre(properties(category, difficulty, concepts)))
 
 
-def prompt_si(seed_code: str, category: str, difficulty: str, shots: list[FewShot]) -> str:
-    parts = [SYSTEM_SI, ""]
-    for ex in shots:
-        parts += [H_SNIPPET, _code_block(ex.seed), H_PROPS, _props(ex.category, ex.difficulty, None), "",
-                  H_TASK, ex.instruction, ""]
-    parts += [H_SNIPPET, _code_block(seed_code), H_PROPS, _props(category, difficulty, None), "", H_TASK, ""]
-    return "\n".join(parts)
+def prompt_si(seed_code: str, shots: list[FewShot]) -> str:
+    """S->I ablation: snippet -> task, no properties (self_ossinstruct.py:200-201, 231-233)."""
+    pre = lambda code: f"{H_SNIPPET}\n{code.rstrip()}\n\n{H_TASK}\n"
+    return _document(SYSTEM_SI, [pre(ex.seed) + ex.instruction for ex in shots], pre(seed_code))
 
 
 def prompt_ir(instruction: str, shots: list[FewShot]) -> str:
-    parts = [SYSTEM_IR, ""]
-    for ex in shots:
-        parts += [H_INSTR, ex.instruction, "", H_RESP, ex.response, "", H_TESTS, ex.tests, ""]
-    parts += [H_INSTR, instruction.strip(), "", H_RESP, ""]
-    return "\n".join(parts)
+    """<instruction>…</instruction> <response>…</response> <tests>…</tests> (self_ossinstruct.py:192-220)."""
+    pre = lambda text: f"{_tag(T_INSTR, text.strip())}\n\n<{T_RESP}>\n"
+    return _document(SYSTEM_IR, [pre(ex.instruction) + f"{ex.response}\n</{T_RESP}>\n\n{_tag(T_TESTS, ex.tests)}"
+                                 for ex in shots], pre(instruction))
 
 
 # -------------------------------------------------------------------------------------- parsers
@@ -174,19 +178,21 @@ def code_blocks(text: str) -> list[str]:
     return [b.strip("\n") for b in _FENCE.findall(text)]
 
 
-_TESTS_HEADER = re.compile(r"^#{2,4}\s*Tests?\b.*$", re.M | re.I)
+# sanitize_data.py:92 splits at exactly "</response>\n\n<tests>"; we let any whitespace stand between the tags.
+_RESPONSE_TESTS = re.compile(rf"</{T_RESP}>\s*<{T_TESTS}>")
 
 
 def parse_response(text: str) -> tuple[str, str, str, str]:
-    """(response text, tests text, solution code, test code) from an I->R completion.
-    The tests header is matched loosely ("### Test", "## Tests:"): small models vary it."""
-    m = _TESTS_HEADER.search(text)
-    if not m:
+    """(response text, tests text, solution code, test code) from an I->R completion, the checks of
+    sanitize_data.py:125-162: one response/tests split, a code block on each side, and tests that
+    assert something and are not definitions only."""
+    parts = _RESPONSE_TESTS.split(text)
+    if len(parts) == 1:
         raise ParseError("no tests section")
-    response, tests = text[:m.start()], text[m.end():]
-    response, tests = response.strip(), tests.strip()
-    for stop in STOP_IR:
-        tests = tests.split(stop.strip(), 1)[0].strip()
+    if len(parts) > 2:
+        raise ParseError("several tests sections")
+    response = parts[0].strip()
+    tests = parts[1].split(f"</{T_TESTS}>", 1)[0].strip()   # a backend that overshot its stop
     code = code_blocks(response)
     if not code:
         raise ParseError("response has no code block")
@@ -196,7 +202,78 @@ def parse_response(text: str) -> tuple[str, str, str, str]:
     test_src = "\n\n".join(test_code)
     if not re.search(r"\bassert\b", test_src):
         raise ParseError("tests have no assert")
+    statements = [ln for ln in test_src.splitlines() if ln[:1].isalpha()]
+    if all(ln.startswith(("def", "class", "import", "from")) for ln in statements):
+        raise ParseError("tests only define")
     return response, tests, "\n\n".join(code), test_src
+
+
+# ------------------------------------------------------------------------------------ loop guard
+_DIGITS = re.compile(r"\d+")
+
+
+def loop_cut(text: str, min_repeats: int, max_unit: int = 4) -> int | None:
+    """Where a completion that ran into its token limit started repeating itself: the offset just
+    after the first copy of a block of 1..``max_unit`` lines that then repeats at least
+    ``min_repeats`` times in a row up to the end (whitespace aside). Failing an exact repeat,
+    numbers count as equal: a small model also loops by counting ("f(13) == 13", "f(14) == 14",
+    ...). None when its tail does not loop."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines = lines[:-1]                    # the cut-off last line cannot be compared
+    for normalise in (lambda ln: ln.strip(), lambda ln: _DIGITS.sub("0", ln.strip())):
+        start = _repeat_start([normalise(ln) for ln in lines], min_repeats, max_unit)
+        if start is not None:
+            return sum(len(ln) for ln in lines[:start])
+    return None
+
+
+def _repeat_start(keys: list[str], min_repeats: int, max_unit: int) -> int | None:
+    """End index of the first copy of the earliest-starting block that repeats to the end."""
+    best = None
+    for unit in range(1, max_unit + 1):
+        if len(keys) < unit * min_repeats:
+            break
+        tail = keys[len(keys) - unit:]
+        if not any(tail):
+            continue
+        start, copies = len(keys) - unit, 1
+        while start - unit >= 0 and keys[start - unit:start] == tail:
+            start -= unit
+            copies += 1
+        if copies >= min_repeats and (best is None or start < best[0]):
+            best = (start, unit)
+    return None if best is None else best[0] + best[1]
+
+
+def close_open_fence(text: str) -> str:
+    """A text cut inside a code block, with that block closed (the loop guard's cut)."""
+    return text.rstrip() + "\n```" if text.count("```") % 2 else text
+
+
+# ------------------------------------------------------------------------ execution preprocessing
+_MAIN_GUARD = re.compile(r"""^if\s+__name__\s*==\s*(['"])__main__\1\s*:""")
+
+
+def strip_main_input(code: str) -> str:
+    """Drop ``if __name__ == "__main__":`` blocks from code that mentions ``input`` (it would block
+    waiting for stdin): execution_filter.py:134-152 does this per code block before running it.
+    We remove the guarded block itself (its indented body), not the rest of the text after it, as
+    the blocks of a response are joined here."""
+    if "input" not in code:
+        return code
+    out: list[str] = []
+    skipping = False
+    for line in code.splitlines(keepends=True):
+        if skipping:
+            if not line.strip() or line[:1] in (" ", "\t"):
+                continue
+            skipping = False
+        if _MAIN_GUARD.match(line):
+            skipping = True
+            continue
+        out.append(line)
+    return "".join(out)
 
 
 def program(code: str, test_code: str) -> str:

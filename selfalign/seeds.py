@@ -1,8 +1,12 @@
 """Seed stage: Python functions with docstrings from a corpus, filtered into seeds.jsonl.
 
 Order: extraction → cheap syntactic filters → benchmark decontamination → MinHash near-dedup →
-seeded pool → pyright type check → docstring judge (the base model) → seeded sample.
-Every filter is switchable and counted.
+seeded pool → autoimport → pyright type check → docstring judge (the base model) → seeded sample.
+Every filter is switchable and counted. The official scripts (seed_gathering/) run the same
+filters: generate_from_the_stack.py (extraction), high_quality_subset.py (return, autoimport,
+pyright), filter_dataset.py (words, imports, benchmarks, length, arguments, judge); see
+docs/FIDELITY.md for where the order differs. ``seeds.kind: random_snippets`` instead draws
+random code fragments (src/star_align/collect_snippets.py), the paper's seed ablation.
 """
 from __future__ import annotations
 
@@ -130,7 +134,8 @@ def _docstring_of(fn_node) -> str | None:
     if first.type != "expression_statement" or first.named_child_count != 1:
         return None
     s = first.named_children[0]
-    if s.type != "string":
+    # triple double quotes only, no prefix (generate_from_the_stack.py:8-21, filter_dataset.py:285)
+    if s.type != "string" or not s.text.startswith(b'"""') or not s.text.endswith(b'"""'):
         return None
     try:
         value = ast.literal_eval(s.text.decode("utf-8"))
@@ -183,11 +188,8 @@ def returns_value(code: str) -> bool:
     fn = _fn_node(code)
     if fn is None:
         return False
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Return) and node.value is not None and not (
-                isinstance(node.value, ast.Constant) and node.value.value is None):
-            return True
-    return False
+    # any return with an argument, `return None` included (high_quality_subset.py:18-29)
+    return any(isinstance(node, ast.Return) and node.value is not None for node in ast.walk(fn))
 
 
 def n_args(code: str) -> int:
@@ -203,7 +205,9 @@ def n_lines(code: str) -> int:
 
 
 def has_banned_word(code: str, words: list[str]) -> bool:
-    return any(re.search(rf"\b{re.escape(w)}\b", code) for w in words)
+    """Lower-cased substring match, as filter_dataset.py:229, 248-251 ("debug" contains "bug")."""
+    low = code.lower()
+    return any(w.lower() in low for w in words)
 
 
 def uses_banned_import(code: str, modules: list[str]) -> bool:
@@ -233,6 +237,35 @@ def cheap_filters(cfg: dict) -> list[tuple[str, Callable[[Seed], bool]]]:
         ("banned_imports", lambda x: not uses_banned_import(x.seed, s["banned_imports"])),
     ]
     return [(name, f) for name, f in filters if on[name]]
+
+
+# ------------------------------------------------------------------------------------ autoimport
+def infer_imports(code: str, timeout_s: int = 10) -> tuple[str, str]:
+    """(code with the imports its names need, "fixed" | "unchanged" | "failed"), by the autoimport
+    package as high_quality_subset.py:99-113 (10 s alarm; on any error the code stays as it was)."""
+    import signal
+    import threading
+
+    import autoimport
+
+    main = threading.current_thread() is threading.main_thread()
+
+    def expire(signum, frame):
+        raise TimeoutError("autoimport took too long")
+
+    old = signal.signal(signal.SIGALRM, expire) if main else None
+    try:
+        if main:
+            signal.alarm(timeout_s)
+        fixed = autoimport.fix_code(code)
+    except Exception as e:  # autoimport raises whatever its parsers raise on odd code
+        log.debug("autoimport failed: %s", e)
+        return code, "failed"
+    finally:
+        if main:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+    return fixed, ("unchanged" if fixed == code else "fixed")
 
 
 # ------------------------------------------------------------------------------------ type check
@@ -296,58 +329,173 @@ def pyright_errors(sources: list[str], batch_size: int = 200, timeout_s: int = 3
 
 
 # ------------------------------------------------------------------------------------ LLM judge
+# The official judge (seed_gathering/filter_dataset.py:29-53, 182-206, 350-364): a GitHub-issue
+# thread in which a user shows the code with the docstring cut out and the docstring apart, asks
+# whether the description alone is enough to re-implement the function, and the reply says "My
+# answer is: Yes/No". Seven such threads (shuffled for every prompt) precede the seed's thread;
+# greedy, stop at the line end, 5 tokens, "yes" counted against "no" (a tie is no).
 def load_judge_data() -> dict:
     import yaml
     with open(Path(__file__).parent / "data" / "judge.yaml") as f:
-        return yaml.safe_load(f)
+        data = yaml.safe_load(f)
+    for i, shot in enumerate(data["shots"]):
+        if shot.get("answer") not in ("Yes", "No") or not shot.get("rationale") or '"""' not in shot.get("code", ""):
+            raise SeedError(f"judge.yaml: shot {i + 1} needs answer Yes/No, a rationale and a \"\"\"docstring")
+    return data
 
 
-def judge_prompt(code: str, shots: int, data: dict | None = None) -> str:
+def split_docstring(code: str) -> tuple[str, str]:
+    """(docstring, code without it) at the first triple-quoted string, as filter_dataset.py:319-329."""
+    import textwrap
+    start = code.find('"""')
+    end = code.find('"""', start + 4) if start >= 0 else -1
+    if start < 0 or end < 0:
+        raise SeedError("no triple-quoted docstring in the seed")
+    return textwrap.dedent(code[start + 3:end]).strip(), code[:start] + code[end + 3:]
+
+
+def _thread(data: dict, code: str, query: bool) -> str:
+    """One issue: the code without its docstring, the docstring apart, the question; the open
+    query carries "Upvotes: 100" before the reply, a few-shot thread "Upvotes: 200" after it."""
+    doc, body = split_docstring(code)
+    return (f"<issue_start>username_0: {data['opening'].strip()}\n\nHere is the code for the function:\n"
+            f"```py\n{body}\n```\n\nHere is my description of this program:\n```\n{doc}\n```\n\n"
+            f"{data['question'].strip()}" + ("\nUpvotes: 100" if query else "") +
+            f"<issue_comment>username_1: {data['reply'].strip()}")
+
+
+def judge_prompt(code: str, shots: int, rng: random.Random, data: dict | None = None) -> str:
     data = data or load_judge_data()
-    parts = [data["instruction"].strip(), ""]
-    for ex in data["examples"][:shots]:
-        parts += ["### Function", "```python", ex["code"].rstrip(), "```", f"### Good seed (yes/no): {ex['answer']}", ""]
-    parts += ["### Function", "```python", code.rstrip(), "```", "### Good seed (yes/no):"]
-    return "\n".join(parts)
+    pool = list(data["shots"])
+    picked = rng.sample(pool, min(shots, len(pool)))       # all 7 by default, in a fresh order
+    parts = [_thread(data, ex["code"], False) + f" {ex['answer']}\n\n{ex['rationale'].strip()}\n\nUpvotes: 200"
+             for ex in picked]
+    return "".join(parts) + _thread(data, code, True)
 
 
 def parse_judgement(text: str) -> str | None:
-    m = re.match(r"\s*(yes|no)\b", text.strip().lower())
-    return m.group(1) if m else None
+    """"yes", "no" (more "no"s than "yes"es, or a tie with some), or None when neither word occurs."""
+    low = text.lower()
+    yes, no = low.count("yes"), low.count("no")
+    if yes == no == 0:
+        return None
+    return "yes" if yes > no else "no"
 
 
 def judge_seeds(backend, seeds: list[Seed], shots: int, votes: int, max_tokens: int, seed: int,
-                progress: Callable[[int], None] | None = None) -> tuple[list[bool], int]:
-    """(keep flags, unparseable answers) by majority of yes/no votes; ties and garbage count as no."""
+                progress: Callable[[int], None] | None = None, shuffle: bool = True) -> tuple[list[bool], dict]:
+    """(keep flags, counts) by majority of yes/no votes; ties and garbage count as no. Counts:
+    unparseable answers, and prompts longer than the context (no answer, so no: the official
+    skips prompts over 16380 tokens, filter_dataset.py:339-346). ``shuffle`` False: one order of
+    the shots for every prompt, so the shared few-shot prefix is computed once (CPU)."""
     data = load_judge_data()
-    prompts = [judge_prompt(s.seed, shots, data) for s in seeds]
+    rng = (lambda s: random.Random(f"{seed}:judge:{s.id}")) if shuffle else (lambda s: random.Random(f"{seed}:judge"))
+    prompts = [judge_prompt(s.seed, shots, rng(s), data) for s in seeds]
     temperature = 0.0 if votes == 1 else 0.7
     outs = backend.generate(prompts, n=votes, temperature=temperature, max_tokens=max_tokens,
                             stop=["\n"], seed=seed, progress=(lambda i, c: progress(1)) if progress else None)
-    keep, garbage = [], 0
+    keep, counts = [], {"unparseable_answers": 0, "prompt_too_long": 0}
     for comps in outs:
+        if all(c.finish_reason == "length" and not c.text and not c.completion_tokens for c in comps):
+            counts["prompt_too_long"] += 1
+            keep.append(False)
+            continue
         answers = [parse_judgement(c.text) for c in comps]
-        garbage += sum(a is None for a in answers)
+        counts["unparseable_answers"] += sum(a is None for a in answers)
         keep.append(answers.count("yes") > answers.count("no"))
-    return keep, garbage
+    return keep, counts
+
+
+# ------------------------------------------------------------------------------ random snippets
+# collect_snippets.py:241-264, 411-470 with its defaults: files cut into 100-line chunks from the
+# end, one fragment of 5-30 consecutive lines drawn from each chunk of at least 10 lines.
+SNIPPET_CHUNK, SNIPPET_MIN_DOC, SNIPPET_MIN, SNIPPET_MAX = 100, 10, 5, 30
+
+
+def extract_snippets(text: str, source: str, run_seed: int) -> list[Seed]:
+    import textwrap
+    lines = text.splitlines(keepends=True)
+    out = []
+    for k, end in enumerate(range(len(lines), 0, -SNIPPET_CHUNK)):
+        if end < SNIPPET_CHUNK and k > 0:
+            break                                 # the short head of a long file is left out
+        first = max(0, end - SNIPPET_CHUNK)
+        doc = re.sub(r"\n\n+", "\n\n", "".join(lines[first:end]).replace("\r", ""))
+        doc_lines = doc.splitlines(keepends=True)
+        if len(doc_lines) < SNIPPET_MIN_DOC:
+            continue
+        rng = random.Random(f"{run_seed}:snippet:{source}:{k}")
+        n = rng.randint(SNIPPET_MIN, min(SNIPPET_MAX, len(doc_lines)))
+        start = rng.randint(0, len(doc_lines) - n)
+        code = textwrap.dedent("".join(doc_lines[start:start + n]).replace("\t", "    "))
+        if not any(c.isalpha() for c in code):   # symbols only (collect_snippets.py:586-589)
+            continue
+        out.append(Seed(id=seed_id(source, f"{k}:{code}"), seed=code, docstring="", source=source,
+                        lines=(first + start + 1, first + start + n)))
+    return out
 
 
 # ---------------------------------------------------------------------------------------- stage
-def copy_seeds(src: str | Path, out: str | Path, funnel_out: str | Path) -> int:
-    """``seeds.file``: another run's seeds (validated records) and its funnel, with a step saying so."""
-    import json
+PUBLISHED_SPLIT = "train"
 
-    from .records import read_records, write_json_atomic, write_jsonl_atomic
 
-    src = Path(src)
-    if not src.exists():
-        raise FileNotFoundError(f"seeds.file {src} does not exist (run the config that makes it first, "
+def published_seed(row: dict, source: str) -> Seed | None:
+    """A row of the published seed set (bigcode/python-stack-v1-functions-filtered-sc2: content,
+    sha1, id; the content is autoimport's output, imports first) as a Seed; None without a
+    function that has a docstring."""
+    code = row.get("content") or ""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    fn = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and ast.get_docstring(n)), None)
+    if fn is None:
+        return None
+    sid = "seed-" + str(row["sha1"])[:12] if row.get("sha1") else seed_id(source, code)
+    return Seed(id=sid, seed=code, docstring=ast.get_docstring(fn).strip(), source=f"{source}#{row.get('id', '')}",
+                lines=(1, n_lines(code)), name=fn.name)
+
+
+def read_seed_file(spec: str) -> tuple[list[Seed], dict]:
+    """Seeds from ``seeds.file``: our seeds.jsonl, or the published seed set in its own format —
+    ``hf:<dataset>[:<split>]`` from the hub (GPU users with network) or a local .jsonl/.parquet
+    copy of it. Returns (seeds, funnel-step extras)."""
+    from .evaluate.base import DataMissing, read_rows
+    from .records import RecordError, from_dict
+
+    if spec.startswith("hf:"):
+        ds_id, _, split = spec[3:].partition(":")
+        spec = f"hf:{ds_id}:{split or PUBLISHED_SPLIT}"
+    elif not Path(spec).exists():
+        raise FileNotFoundError(f"seeds.file {spec} does not exist (run the config that makes it first, "
                                 f"e.g. `make run` for results/selfalign/gemma3-270m/seeds.jsonl)")
-    seeds = read_records(src, Seed)
+    try:
+        rows, where = read_rows(spec, "seeds.file")
+    except DataMissing as e:
+        raise SeedError(f"seeds.file: {str(e).removeprefix('skipped: ')}") from None
+    if rows and "content" in rows[0] and "seed" not in rows[0]:
+        name = spec[3:].rsplit(":", 1)[0] if spec.startswith("hf:") else Path(spec).name
+        seeds = [x for x in (published_seed(r, name) for r in rows) if x is not None]
+        return seeds, {"format": "published", "rows": len(rows), "unparseable": len(rows) - len(seeds), **where}
+    try:
+        return [from_dict(Seed, r) for r in rows], {}
+    except RecordError as e:
+        raise SeedError(f"seeds.file {spec}: {e}") from None
+
+
+def copy_seeds(src: str | Path, out: str | Path, funnel_out: str | Path) -> int:
+    """``seeds.file``: another run's seeds (validated records) and its funnel, or the published
+    seed set, with a step saying so."""
+    from .records import write_json_atomic, write_jsonl_atomic
+
+    seeds, extra = read_seed_file(str(src))
+    if not seeds:
+        raise SeedError(f"seeds.file {src}: no usable seed in it")
     write_jsonl_atomic(out, seeds)
-    funnel_src = src.with_name("seeds.funnel.json")
-    steps = json.loads(funnel_src.read_text())["steps"] if funnel_src.exists() else []
-    steps.append({"stage": "seeds", "step": "from_file", "kept": len(seeds), "dropped": 0, "file": str(src)})
+    funnel_src = Path(src).with_name("seeds.funnel.json") if not str(src).startswith("hf:") else None
+    steps = json.loads(funnel_src.read_text())["steps"] if funnel_src and funnel_src.exists() else []
+    steps.append({"stage": "seeds", "step": "from_file", "kept": len(seeds), "dropped": extra.get("unparseable", 0),
+                  "file": str(src), **{k: v for k, v in extra.items() if k not in ("unparseable",)}})
     write_json_atomic(funnel_out, {"stage": "seeds", "steps": steps})
     return len(seeds)
 
@@ -356,11 +504,12 @@ def run_seed_stage(cfg: dict, backend_factory: Callable[[], object] | None = Non
                    corpus: Iterable[tuple[str, str]] | None = None) -> tuple[list[Seed], Funnel]:
     from tqdm import tqdm
 
-    from .benchdata import benchmark_texts
-    from .textsim import Decontaminator, near_duplicates
+    from .decontam import build
+    from .textsim import near_duplicates
 
     s, c = cfg["seeds"], cfg["corpus"]
     on = s["filters"]
+    snippets = s["kind"] == "random_snippets"
     funnel = Funnel("seeds")
     stats = CorpusStats()
     if corpus is None:
@@ -373,25 +522,28 @@ def run_seed_stage(cfg: dict, backend_factory: Callable[[], object] | None = Non
     broken = 0
     for path, text in tqdm(corpus, desc="extract", unit="file", mininterval=2):
         try:
-            found, nb = extract_functions(text, path)
+            found, nb = (extract_snippets(text, path, cfg["seed"]), 0) if snippets else extract_functions(text, path)
         except Exception as e:  # a file tree-sitter cannot handle is skipped, never fatal
             log.warning("%s: extraction failed (%s)", path, e)
             broken += 1
             continue
         seeds += found
         broken += nb
-    # exact duplicates (the same function in two files) are one seed
+    # exact duplicates (the same function in two files) are one seed; snippets compare without
+    # whitespace (collect_snippets.py:576-593)
+    key = (lambda x: "".join(x.seed.split())) if snippets else (lambda x: x.seed)
     seen, uniq = set(), []
     for x in seeds:
-        if x.seed not in seen:
-            seen.add(x.seed)
+        if key(x) not in seen:
+            seen.add(key(x))
             uniq.append(x)
     funnel.step("extracted", len(uniq), len(seeds) - len(uniq), files=stats.files or None,
                 skipped_binary=stats.skipped_binary, skipped_encoding=stats.skipped_encoding,
-                skipped_size=stats.skipped_size, syntax_errors=broken)
+                skipped_size=stats.skipped_size, syntax_errors=broken, kind=s["kind"])
     seeds = uniq
     if not seeds:
-        raise SeedError("no function with a docstring found in the corpus")
+        raise SeedError("no function with a docstring found in the corpus" if not snippets else
+                        "no snippet found in the corpus")
 
     def apply(name: str, keep: list[bool], **extra) -> None:
         nonlocal seeds
@@ -402,24 +554,36 @@ def run_seed_stage(cfg: dict, backend_factory: Callable[[], object] | None = Non
             raise SeedError(f"no seeds left: filter '{name}' removed the last {before} "
                             f"(disable it with seeds.filters.{name}: false, or widen the corpus)")
 
+    rng = random.Random(cfg["seed"])
+    if snippets:  # random snippets are not filtered (collect_snippets.py); only sampled
+        if s["count"] and len(seeds) > s["count"]:
+            picked = set(rng.sample(range(len(seeds)), s["count"]))
+            apply("sample", [i in picked for i in range(len(seeds))])
+        return seeds, funnel
+
     for name, f in cheap_filters(cfg):
         apply(name, [f(x) for x in seeds])
 
     if on["decontaminate"]:
-        d = s["decontamination"]
-        texts, report = benchmark_texts(d["benchmarks"], cfg["evaluate"]["data"], d["files"])
-        dec = Decontaminator(texts, n=d["ngram"], min_shared=d["min_shared"])
-        apply("decontaminate", [not dec.contaminated(x.seed) for x in seeds], benchmarks=report)
+        dec, report = build(cfg, "seeds")
+        apply("decontaminate", [not dec.contaminated(x.seed) for x in seeds], benchmarks=report,
+              method=s["decontamination"]["method"])
 
     if on["dedup"]:
         dd = s["dedup"]
         dup = near_duplicates([x.seed for x in seeds], dd["threshold"], dd["num_perm"], dd["shingle"], seed=cfg["seed"])
         apply("dedup", [not d for d in dup])
 
-    rng = random.Random(cfg["seed"])
     if s["pool"] and len(seeds) > s["pool"]:
         picked = set(rng.sample(range(len(seeds)), s["pool"]))
         apply("pool", [i in picked for i in range(len(seeds))])
+
+    if s["autoimport"]:
+        status: dict[str, int] = {"fixed": 0, "unchanged": 0, "failed": 0}
+        for x in tqdm(seeds, desc="autoimport", unit="fn", mininterval=2):
+            x.seed, st = infer_imports(x.seed)
+            status[st] += 1
+        funnel.step("autoimport", len(seeds), 0, **status)
 
     if on["typecheck"]:
         with tqdm(total=len(seeds), desc="pyright", unit="fn") as bar:
@@ -433,8 +597,9 @@ def run_seed_stage(cfg: dict, backend_factory: Callable[[], object] | None = Non
         backend = backend_factory()
         j = s["judge"]
         with tqdm(total=len(seeds), desc="judge", unit="seed") as bar:
-            keep, garbage = judge_seeds(backend, seeds, j["shots"], j["votes"], j["max_tokens"], cfg["seed"], bar.update)
-        apply("judge", keep, unparseable_answers=garbage)
+            keep, counts = judge_seeds(backend, seeds, j["shots"], j["votes"], j["max_tokens"], cfg["seed"], bar.update,
+                                       shuffle=j["shuffle"])
+        apply("judge", keep, **counts)
 
     if s["count"] and len(seeds) > s["count"]:
         picked = set(rng.sample(range(len(seeds)), s["count"]))

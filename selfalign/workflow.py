@@ -124,7 +124,7 @@ class Workflow:
                 "card": [f"{r}/{e}/{self.generator(e)}/dataset/README.md" for e in self.experiments]}
 
 
-PAPER_TABLES = ["main", "distillation", "ablation_exec_filter", "ablation_seed", "self_vs_teacher", "data",
+PAPER_TABLES = ["main", "distillation", "ablation_exec_filter", "ablation_seed", "ablation_samples", "self_vs_teacher", "data",
                 "cpu_models", "sc2_instruct"]
 PAPER_FIGURES = ["funnel", "pass_rate", "scale", "ablation_exec_filter", "cpu_models"]
 

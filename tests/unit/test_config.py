@@ -7,7 +7,7 @@ def test_defaults_fill_every_key(cfg):
     assert cfg["seeds"]["dedup"]["threshold"] == 0.5
     assert cfg["generate"]["responses"]["n"] == 10
     assert cfg["sandbox"]["timeout_s"] == 10
-    assert cfg["select"]["fewshot_copy"]["enabled"] is True
+    assert cfg["select"]["fewshot_copy"]["enabled"] is False  # ours, off by default (official); CPU config on
 
 
 def test_every_schema_key_has_description_and_default():

@@ -26,3 +26,48 @@ def test_no_group_size_sends_only_the_work_left():
     groups = job_groups(_jobs(["b", "a", "c"], done={0}), None)
     assert [[j.prompt for j in g] for g in groups] == [["a", "c"]]
     assert job_groups(_jobs(["a"], done={0}), 2) == [] and job_groups(_jobs(["a"], done={0}), None) == []
+
+
+# --------------------------------------------------------------------- I->R samples and the loop guard
+from selfalign.backends.base import Completion  # noqa: E402
+from selfalign.generate import parse_sample  # noqa: E402
+
+RESPONSE = "\nAdd them.\n\n```python\ndef add(a, b):\n    return a + b\n```\n</response>\n\n<tests>\n```python\n"
+
+
+def test_a_finished_sample_parses_and_a_truncated_one_is_dropped():
+    fields, why, extra = parse_sample(Completion(RESPONSE + "assert add(1, 2) == 3\n```\n", "stop", 900, 40))
+    assert why == "" and fields["test_code"] == "assert add(1, 2) == 3" and extra == {}
+    _, why, _ = parse_sample(Completion(RESPONSE + "assert add(1, 2) == 3\n", "length", 900, 384))
+    assert why == "truncated"
+
+
+def test_prompt_too_long_is_its_own_drop_reason():
+    assert parse_sample(Completion("", "length", 2048, 0))[1] == "prompt_too_long"
+
+
+def test_loop_guard_cuts_a_sample_that_loops_in_its_tests():
+    looping = RESPONSE + "assert add(1, 2) == 3\n" + "assert add(2, 2) == 4\n" * 40 + "assert add(2,"
+    c = Completion(looping, "length", 900, 384)
+    assert parse_sample(c, 0)[1] == "truncated"            # paper settings: no guard
+    fields, why, extra = parse_sample(c, 4)
+    assert why == "" and fields["test_code"] == "assert add(1, 2) == 3\nassert add(2, 2) == 4"
+    assert extra["loop_cut"] > 0
+
+
+def test_loop_guard_drops_a_response_that_loops_before_its_tests():
+    looping = "\nAdd them.\n\n```python\ndef add(a, b):\n    return a + b\n" + "print(add(1, 2))\n" * 60
+    assert parse_sample(Completion(looping, "length", 900, 384), 4)[1] == "loop"
+    assert parse_sample(Completion(looping, "length", 900, 384), 0)[1] == "truncated"
+
+
+def test_direct_instruction_prompts_carry_no_properties(cfg):
+    from selfalign.generate import instruction_jobs
+    from selfalign.prompts import load_fewshot
+    from selfalign.records import Seed
+    cfg["generate"]["seed_path"] = "direct"
+    seed = Seed(id="s1", seed="def f(x):\n    return x\n", docstring="d", source="a.py", lines=(1, 2))
+    job = instruction_jobs(cfg, [seed], load_fewshot(), set())[0]
+    assert "category" not in job.prompt and job.prompt.endswith("### Task")
+    rec = job.make([Completion("\nWrite a function that returns its argument unchanged.\n\n", "stop")])[0]
+    assert rec.ok and rec.category == "" and rec.difficulty == "" and rec.concepts == []

@@ -56,7 +56,7 @@ def test_tables_put_numbers_in_the_right_cells(results, tmp_path):
     for f in ("funnel", "pass_rate", "scale", "ablation_exec_filter", "cpu_models"):
         assert (tmp_path / "figures" / f"{f}.png").stat().st_size > 1000
         assert (tmp_path / "figures" / f"{f}.pdf").exists()
-    assert len(out["tables"]) == 8
+    assert len(out["tables"]) == 9
 
 
 def test_rebuild_is_byte_identical(results, tmp_path):
@@ -79,6 +79,35 @@ def test_reference_values_come_from_the_csv():
     ref = paper.load_reference()
     assert paper.ref_value(ref, "main", "SelfCodeAlign", "HumanEval+") == 67.1
     assert paper.ref_value(ref, "ablation_exec_filter", "random responses") == 61.6
+
+
+def test_ablation_rows_come_from_their_experiments(tmp_path):
+    """The random-snippets seed row, the samples ablation and all five teachers are computed from
+    results of the experiments config/paper.yaml declares (none is hard-coded empty)."""
+    from selfalign.config import experiment_configs, load
+
+    cfg = load("config/paper.yaml")
+    m = cfg["model"]
+    r = tmp_path / "results"
+    for exp, p1 in (("selfalign", 65.0), ("random-snippets", 61.0), ("seed-to-instruction", 58.0),
+                    ("samples-1", 50.0), ("samples-5", 60.0), ("random-responses", 55.0)):
+        _write(r / exp / m / "eval" / "sft" / "humaneval.json", _eval(p1))
+        _write(r / exp / m / "funnel.json", {"steps": [{"stage": "select", "step": "sft", "kept": int(p1), "dropped": 0}]})
+    exps = experiment_configs(cfg)
+    res = paper.gather(r, list(exps))
+    ref = paper.load_reference()
+    seed = paper.table_seed(ref, res, exps, m, "humaneval")
+    val = lambda m: m.value if m is not None else None
+    assert [val(row[2]) for row in seed.rows] == [58.0, 61.0, 65.0]
+    assert seed.rows[1][1] == 64.0            # the paper's random-snippets figure beside ours
+    ex = paper.table_exec_filter(ref, res, exps, m, "humaneval")
+    assert [val(row[2]) for row in ex.rows] == [65.0, 55.0, None]
+    samples = paper.table_samples(res, exps, m, "humaneval")
+    assert [(row[0], row[2], val(row[3])) for row in samples.rows] == [(1, 50, 50.0), (5, 60, 60.0), (10, 65, 65.0)]
+    teachers = paper.configured_teachers(cfg)
+    assert list(teachers) == ["starcoder2-3b", "llama3-8b", "starcoder2-15b", "deepseek-coder-33b", "codeqwen1.5-7b"]
+    matrix = paper.table_matrix(res, "selfalign", [m], "humaneval", exps, teachers)
+    assert len(matrix.header) == 3 + 5 + 1
 
 
 def test_main_table_rows_follow_the_paper_with_standard_errors(tmp_path):

@@ -17,11 +17,27 @@ def test_fewshot_mix_matches_paper(shots):
 
 
 def test_prompts_end_where_the_model_writes(shots):
-    assert P.prompt_sc("def f(x):\n    return x", shots[:2]).endswith("### Concepts\n")
-    assert P.prompt_ci(["a", "b"], "class", "hard", shots[:2]).endswith("### Task\n")
-    assert "- difficulty: hard" in P.prompt_ci(["a"], "class", "hard", shots[:1])
-    assert P.prompt_ir("Do X.", shots[:1]).endswith("### Response\n")
-    assert P.prompt_si("def g(): pass", "program", "easy", shots[:1]).endswith("### Task\n")
+    assert P.prompt_sc("def f(x):\n    return x", shots[:2]).endswith("## Example 3\n### Snippet\ndef f(x):\n    return x\n\n### Concepts")
+    assert P.prompt_ci(["a", "b"], "class", "hard", shots[:2]).endswith("concepts: a, b\n\n### Task")
+    assert "\ndifficulty: hard\n" in P.prompt_ci(["a"], "class", "hard", shots[:1])
+    assert P.prompt_ir("Do X.", shots[:1]).endswith("## Example 2\n<instruction>\nDo X.\n</instruction>\n\n<response>")
+    assert P.prompt_si("def g(): pass", shots[:1]).endswith("## Example 2\n### Snippet\ndef g(): pass\n\n### Task")
+
+
+def test_official_layout_of_an_ir_prompt(shots):
+    """self_ossinstruct.py:185-310: system line, "## Example N" blocks with the tagged
+    instruction/response/tests of our own few-shot data, then the open example."""
+    ex = shots[0]
+    p = P.prompt_ir("Write `f`.", [ex])
+    assert p.startswith(P.SYSTEM_IR + "\n\n## Example 1\n<instruction>\n" + ex.instruction + "\n</instruction>\n\n<response>\n")
+    assert f"{ex.response}\n</response>\n\n<tests>\n{ex.tests}\n</tests>\n\n## Example 2\n" in p
+    assert p.count("## Example") == 2 and P.STOP_IR == ["## Example", "</tests>"]
+
+
+def test_si_prompt_has_no_properties(shots):
+    p = P.prompt_si("def g(x):\n    return x", shots[:3])
+    assert "category" not in p and "difficulty" not in p and "### Properties" not in p
+    assert p.count("### Task\n") == 3 and p.count("## Example") == 4
 
 
 def test_same_seed_same_prompts(shots):
@@ -54,14 +70,17 @@ def test_parse_instruction():
         P.parse_instruction("short")
 
 
-GOOD = """Sum the list.
+# what a model writes after "<response>" when it stops at "</tests>" (the stop string is cut off)
+GOOD = """
+Sum the list.
 
 ```python
 def total(xs):
     return sum(xs)
 ```
+</response>
 
-### Tests
+<tests>
 ```python
 assert total([1, 2]) == 3
 ```
@@ -71,19 +90,26 @@ assert total([1, 2]) == 3
 def test_parse_response_good():
     resp, tests, code, tcode = P.parse_response(GOOD)
     assert code.startswith("def total") and tcode == "assert total([1, 2]) == 3"
-    assert "### Tests" not in resp
+    assert "</response>" not in resp and "<tests>" not in tests and resp.startswith("Sum the list.")
 
 
 @pytest.mark.parametrize("text,why", [
-    ("no code at all\n### Tests\n```python\nassert 1\n```", "no code block"),
+    ("no code at all\n</response>\n\n<tests>\n```python\nassert 1\n```", "no code block"),
     ("```python\ndef f(): pass\n```", "no tests section"),
-    ("```python\ndef f(): pass\n```\n### Tests\nassert f()", "tests have no code block"),
-    ("```python\ndef f(): pass\n```\n### Tests\n```python\nprint(f())\n```", "no assert"),
-    ("```python\ndef f(): pass\n```\n### Tests\n```python\nassert f(", "tests have no code block"),  # truncated
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\nassert f()", "tests have no code block"),
+    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\nprint(f())\n```", "no assert"),
+    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\nassert f(", "tests have no code block"),
+    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\ndef test():\n    assert f()\n```", "only define"),
+    (GOOD + "</response>\n<tests>\n```python\nassert 2\n```", "several tests sections"),
 ])
 def test_parse_response_malformed(text, why):
     with pytest.raises(P.ParseError, match=why):
         P.parse_response(text)
+
+
+def test_parse_response_ignores_text_past_a_missed_stop():
+    _, tests, _, tcode = P.parse_response(GOOD + "</tests>\n\n## Example 3\n<instruction>\nmore")
+    assert tcode == "assert total([1, 2]) == 3" and "Example" not in tests
 
 
 def test_sft_template_roundtrip():
@@ -91,7 +117,26 @@ def test_sft_template_roundtrip():
     assert p.startswith(P.SFT_SYSTEM) and p.endswith("### Response\n") and "### Instruction\nDo the thing.\n" in p
 
 
-def test_parse_response_accepts_header_variants():
-    for header in ("### Test", "## Tests:", "### tests"):
-        _, _, code, tcode = P.parse_response(GOOD.replace("### Tests", header))
-        assert code.startswith("def total") and tcode.startswith("assert")
+def test_loop_cut_finds_the_first_copy_of_a_repeated_block():
+    text = "x = 1\nassert f(1) == 2\nassert f(2) == 3\n" + "assert f(2) == 3\n" * 5 + "assert f("
+    cut = P.loop_cut(text, 4)
+    assert text[:cut] == "x = 1\nassert f(1) == 2\nassert f(2) == 3\n"
+    two = "a = g()\n" + "print(a)\nprint(b)\n" * 4
+    assert two[:P.loop_cut(two, 4)] == "a = g()\nprint(a)\nprint(b)\n"
+    assert P.loop_cut("a\nb\nc\nd\ne\n", 2) is None and P.loop_cut("x\n" * 3, 4) is None
+    counting = "def p(n):\n    return n\n" + "".join(f"Second largest: {k}.\n" for k in range(13, 30))
+    assert counting[:P.loop_cut(counting, 4)] == "def p(n):\n    return n\nSecond largest: 13.\n"
+
+
+def test_close_open_fence():
+    assert P.close_open_fence("```python\nassert f(1)\n") == "```python\nassert f(1)\n```"
+    assert P.close_open_fence("```python\nx\n```\n") == "```python\nx\n```\n"
+
+
+def test_strip_main_input_removes_only_the_blocking_main_block():
+    code = ("def add(a, b):\n    return a + b\n\nif __name__ == '__main__':\n    x = int(input())\n"
+            "\n    print(add(x, 1))\n\nVALUE = add(1, 2)\n")
+    out = P.strip_main_input(code)
+    assert "__main__" not in out and "input" not in out and "VALUE = add(1, 2)" in out and "def add" in out
+    keep = 'def f():\n    return 1\n\nif __name__ == "__main__":\n    print(f())\n'
+    assert P.strip_main_input(keep) == keep     # no input(): it cannot block, it stays (official)

@@ -1,7 +1,7 @@
 import pytest
 
 from selfalign import seeds as S
-from selfalign.textsim import Decontaminator, near_duplicates
+from selfalign.textsim import near_duplicates
 
 GOOD = '''def scale(values, factor):
     """Multiply every value by factor."""
@@ -23,6 +23,14 @@ class K:
 def decorated(a):
     """Decorated top-level function."""
     return a
+
+def single_quoted(a):
+    \'\'\'Not a triple-double-quoted docstring: the official query skips it.\'\'\'
+    return a
+
+def raw_prefixed(a):
+    r"""A prefixed string is not matched by the official query either."""
+    return a
 '''
     seeds, broken = S.extract_functions(text, "m.py")
     assert [s.name for s in seeds] == ["scale", "decorated"]
@@ -39,7 +47,7 @@ def test_broken_function_is_counted_not_fatal():
 @pytest.mark.parametrize("code,keep", [
     (GOOD, True),
     ('def f(x):\n    """D."""\n    print(x)\n', False),
-    ('def f(x):\n    """D."""\n    return None\n', False),
+    ('def f(x):\n    """D."""\n    return None\n', True),       # a return with an argument (official)
     ('def f(x):\n    """D."""\n    if x:\n        return\n    return 0\n', True),
 ])
 def test_returns_value(code, keep):
@@ -49,7 +57,8 @@ def test_returns_value(code, keep):
 def test_arg_count_lines_words_imports():
     assert S.n_args(GOOD) == 2 and S.n_args('def f(*a, k=1, **kw):\n    """d"""\n    return 1') == 3
     assert S.n_lines(GOOD) == 4
-    assert S.has_banned_word(GOOD + "    # TODO later\n", ["TODO"]) and not S.has_banned_word("debug", ["bug"])
+    assert S.has_banned_word(GOOD + "    # Todo later\n", ["todo"]) and S.has_banned_word("debug(x)", ["bug"])
+    assert not S.has_banned_word(GOOD, ["todo", "fixme", "bug"])
     assert S.uses_banned_import('def f(p):\n    """d"""\n    import os\n    return os.sep', ["os"])
     assert S.uses_banned_import('def f(p):\n    """d"""\n    return sys.argv', ["sys"])
     assert not S.uses_banned_import(GOOD, ["os", "sys"])
@@ -80,17 +89,26 @@ def test_near_duplicate_pair_and_distinct_kept():
     assert near_duplicates([a, b, c], threshold=0.5, num_perm=128, shingle=5) == [False, True, False]
 
 
-def test_humaneval_solution_in_disguise_is_decontaminated():
-    from selfalign.benchdata import benchmark_texts, load_humaneval
+def test_decontamination_is_a_substring_match_of_docstrings_and_solutions(cfg):
+    """seed_gathering/filter_dataset.py:236-255: HumanEval docstrings and canonical solutions,
+    case-sensitive substring; generic code shares n-grams with HumanEval but is kept."""
+    from selfalign.benchdata import load_humaneval
+    from selfalign.decontam import build
     he = {r["task_id"]: r for r in load_humaneval()}
-    texts, report = benchmark_texts(["humaneval"], {}, {})
-    assert report["humaneval"] == 164
-    dec = Decontaminator(texts, n=10, min_shared=1)
-    # HumanEval/0's canonical solution under another name and docstring
+    dec, report = build(cfg, "seeds")
+    assert report["humaneval"] == 164 and report["mbpp"].startswith("skipped")
     body = he["HumanEval/0"]["canonical_solution"]
     disguised = 'def close_pair(numbers, threshold):\n    """Tell whether two values lie close together."""\n' + body
     assert dec.contaminated(disguised)
-    assert not dec.contaminated(GOOD)
+    from selfalign.decontam import humaneval_docstring
+    doc = humaneval_docstring(he["HumanEval/2"]["prompt"])      # its docstring, doctests included
+    assert doc.startswith("Given a positive floating point number")
+    assert dec.contaminated(f'def part(x):\n    """{doc}\n    """\n    return x % 1.0\n')
+    assert not dec.contaminated(f'def part(x):\n    """{doc[:60]}"""\n    return x % 1.0\n')
+    generic = 'def span(s):\n    """Length."""\n    for i in range ( 0 , len ( s ) ) :\n        pass\n    return len(s)\n'
+    assert not dec.contaminated(generic) and not dec.contaminated(GOOD)
+    # the generic HumanEval solutions the official keeps
+    assert not dec.contaminated('def add(x, y):\n    """Add."""\n    return x + y\n')
 
 
 def test_local_corpus_skips_bad_files(tmp_path):
@@ -123,25 +141,89 @@ def test_pyright_flags_errors_and_bisects():
     assert errs == [0, 1] or (errs[0] == 0 and errs[1] >= 1)
 
 
-def test_judge_prompt_and_parse():
-    p = S.judge_prompt("def f(x):\n    return x", shots=3)
-    assert p.count("### Function") == 4 and p.endswith("### Good seed (yes/no):")
-    assert S.parse_judgement(" Yes.") == "yes" and S.parse_judgement("no way") == "no"
-    assert S.parse_judgement("maybe") is None
+def test_judge_prompt_is_the_official_issue_thread():
+    import random
+    data = S.load_judge_data()
+    assert len(data["shots"]) == 7
+    seed_code = 'import re\n\n\ndef words(text):\n    """Return the words of `text`."""\n    return re.findall(r"\\w+", text)\n'
+    p = S.judge_prompt(seed_code, 7, random.Random(1), data)
+    assert p.count("<issue_start>username_0:") == 8 and p.count("Upvotes: 200") == 7
+    assert "enough information alone to re-implement the function" in p
+    assert p.endswith('```\n\nHere is my description of this program:\n```\nReturn the words of `text`.\n```\n\n'
+                      + data["question"].strip() + "\nUpvotes: 100<issue_comment>username_1: Sure, no problem. "
+                      "I will be able to help.\nMy answer is:")
+    query = p[p.rindex("<issue_start>"):]
+    assert '"""' not in query and "return re.findall" in query       # the docstring is shown apart
+    # shots are shuffled per prompt
+    orders = {S.judge_prompt(seed_code, 7, random.Random(k), data)[:300] for k in range(6)}
+    assert len(orders) > 1
+
+
+def test_judgement_counts_yes_against_no():
+    assert S.parse_judgement(" Yes") == "yes" and S.parse_judgement(" No, not enough") == "no"
+    assert S.parse_judgement(" yes or no") == "no"      # a tie is no (filter_dataset.py:356-364)
+    assert S.parse_judgement(" maybe") is None
+
+
+def test_split_docstring():
+    doc, body = S.split_docstring('def f(x):\n    """Square x.\n\n    Returns an int.\n    """\n    return x * x\n')
+    # the first line has no indent, so nothing is dedented (filter_dataset.py:309-329 alike)
+    assert doc == "Square x.\n\n    Returns an int." and '"""' not in body and "return x * x" in body
+    doc, _ = S.split_docstring('def f(x):\n    """\n    Square x.\n    """\n    return x * x\n')
+    assert doc == "Square x."
+
+
+def test_seed_using_re_passes_pyright_after_autoimport():
+    code = 'def words(text):\n    """Return the words of `text`."""\n    return re.findall(r"\\w+", text)\n'
+    fixed, status = S.infer_imports(code)
+    assert status == "fixed" and fixed.startswith("import re")
+    assert S.pyright_errors([code, fixed], batch_size=10) == [1, 0] or S.pyright_errors([fixed])[0] == 0
+    assert S.infer_imports(GOOD) == (GOOD, "unchanged")
+
+
+def test_stage_runs_autoimport_before_the_type_check(cfg):
+    cfg["seeds"]["filters"].update(judge=False, decontaminate=False, dedup=False)
+    corpus = [("a.py", 'def words(text):\n    """Return the words of `text`."""\n    return re.findall(r"\\w+", text)\n'),
+              ("b.py", GOOD)]
+    seeds, funnel = S.run_seed_stage(cfg, corpus=corpus)
+    steps = {s["step"]: s for s in funnel.as_list()}
+    assert steps["autoimport"]["fixed"] == 1 and steps["autoimport"]["unchanged"] == 1
+    assert steps["typecheck"]["dropped"] == 0 and len(seeds) == 2
+    assert seeds[0].seed.startswith("import re")
+    cfg["seeds"]["autoimport"] = False
+    seeds, funnel = S.run_seed_stage(cfg, corpus=corpus)
+    assert [x.name for x in seeds] == ["scale"]      # undefined `re` fails pyright without autoimport
+
+
+def test_random_snippets_are_fragments_of_5_to_30_lines(cfg):
+    cfg["seeds"].update(kind="random_snippets", count=3)
+    text = "\n".join(f"value_{i} = compute({i})" for i in range(250)) + "\n"
+    seeds, funnel = S.run_seed_stage(cfg, corpus=[("big.py", text), ("tiny.py", "x = 1\n")])
+    steps = [s["step"] for s in funnel.as_list()]
+    assert steps == ["extracted", "sample"] or steps == ["extracted"]
+    assert funnel.as_list()[0]["kept"] == 2   # 100-line chunks from the end; the 50-line head is left out
+    for x in seeds:
+        n = x.seed.count("\n")
+        assert 5 <= n <= 30 and x.seed.startswith("value_") and x.docstring == ""
+    again, _ = S.run_seed_stage(cfg, corpus=[("big.py", text), ("tiny.py", "x = 1\n")])
+    assert [x.seed for x in again] == [x.seed for x in seeds]
 
 
 def test_mbpp_test_split_from_local_file(tmp_path):
     import json
 
-    from selfalign.benchdata import benchmark_texts
+    from selfalign.decontam import SubstringMatcher, benchmark_strings
     code = "def remove_odd(l):\n    return [x for x in l if x % 2 == 0 and x is not None and x >= 0]"
     rows = [{"task_id": 11, "text": "Write a python function to remove odd numbers from a given list.", "code": code},
             {"task_id": 600, "text": "Training split task, not used for decontamination at all here.", "code": "pass"}]
     p = tmp_path / "mbpp.jsonl"
     p.write_text("\n".join(json.dumps(r) for r in rows))
-    texts, report = benchmark_texts(["mbpp", "ds1000"], {"mbpp": str(p), "ds1000": None}, {})
+    strings, report = benchmark_strings(["mbpp", "ds1000"], {"mbpp": str(p), "ds1000": None}, {})
     assert report["mbpp"] == 1 and report["ds1000"].startswith("skipped: ds1000 data not found")
-    assert Decontaminator(texts, n=10).contaminated("def keep_even(l):\n    " + code.split("\n", 1)[1])
+    assert strings["mbpp_solutions"] == [code] and len(strings["mbpp_docstrings"]) == 1
+    m = SubstringMatcher(strings, case_sensitive=False)
+    assert m.match("Please WRITE A PYTHON FUNCTION TO REMOVE ODD NUMBERS FROM A GIVEN LIST.")[0] == "mbpp_docstrings"
+    assert not m.contaminated("training split task, not used")
 
 
 def test_seeds_file_reuses_another_runs_seeds_and_funnel(tmp_path):
@@ -160,3 +242,68 @@ def test_seeds_file_reuses_another_runs_seeds_and_funnel(tmp_path):
     assert [s["step"] for s in steps] == ["judge", "from_file"]
     with pytest.raises(FileNotFoundError, match="seeds.file .*missing.jsonl does not exist"):
         copy_seeds(tmp_path / "missing.jsonl", tmp_path / "x.jsonl", tmp_path / "x.json")
+
+
+def test_seeds_file_takes_the_published_seed_set_format(tmp_path):
+    """seeds.file = hf:bigcode/python-stack-v1-functions-filtered-sc2 on GPUs; the same code on a
+    local copy in that format (content, sha1, id; content = autoimport output)."""
+    import json
+
+    from selfalign.records import iter_jsonl
+    rows = [{"content": 'import re\n\n\ndef words(text):\n    """Return the words of `text`."""\n'
+                        '    return re.findall(r"\\w+", text)\n', "sha1": "ab" * 20, "id": 0},
+            {"content": "x = (", "sha1": "cd" * 20, "id": 1}]
+    src = tmp_path / "published.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows))
+    assert copy_seeds_path(src, tmp_path) == 1
+    seeds = list(iter_jsonl(tmp_path / "seeds.jsonl"))
+    assert seeds[0]["name"] == "words" and seeds[0]["docstring"] == "Return the words of `text`."
+    assert seeds[0]["seed"].startswith("import re") and seeds[0]["id"] == "seed-" + "ab" * 6
+    step = json.loads((tmp_path / "seeds.funnel.json").read_text())["steps"][-1]
+    assert step["step"] == "from_file" and step["format"] == "published" and step["dropped"] == 1
+
+
+def test_seeds_file_hub_spec_names_the_dataset_when_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(S.SeedError, match="bigcode/python-stack-v1-functions-filtered-sc2:train"):
+        S.copy_seeds("hf:bigcode/python-stack-v1-functions-filtered-sc2", tmp_path / "s.jsonl", tmp_path / "f.json")
+
+
+def copy_seeds_path(src, d):
+    return S.copy_seeds(src, d / "seeds.jsonl", d / "seeds.funnel.json")
+
+
+class _FakeJudge:
+    """Answers from a script; a prompt over `limit` characters gets nothing (as llama.cpp does)."""
+
+    def __init__(self, answers, limit=10**9):
+        self.answers, self.limit, self.prompts = list(answers), limit, []
+
+    def generate(self, prompts, n=1, temperature=0.0, max_tokens=5, stop=None, seed=None, progress=None):
+        from selfalign.backends.base import Completion
+        self.prompts += prompts
+        out = []
+        for p in prompts:
+            if len(p) > self.limit:
+                out.append([Completion("", "length", 0, 0)])
+            else:
+                out.append([Completion(self.answers.pop(0), "stop", 0, 1)])
+        return out
+
+
+def test_judge_counts_answers_and_prompts_too_long():
+    from selfalign.records import Seed
+    mk = lambda i, body: Seed(id=f"s{i}", seed=f'def f{i}(x):\n    """Doc {i}."""\n{body}', docstring="d", source="a", lines=(1, 3))
+    seeds = [mk(0, "    return x\n"), mk(1, "    return x\n"), mk(2, "    return x\n" * 400), mk(3, "    return x\n")]
+    fake = _FakeJudge([" Yes", " No", " hmm"], limit=8000)
+    keep, counts = S.judge_seeds(fake, seeds, 4, 1, 5, 42, shuffle=False)
+    assert keep == [True, False, False, False]
+    assert counts == {"unparseable_answers": 1, "prompt_too_long": 1}
+    # one fixed order: every prompt shares the four example threads
+    heads = {p[:p.rindex("<issue_start>")] for p in fake.prompts}
+    assert len(heads) == 1
+    fake = _FakeJudge([" Yes"] * 4)
+    S.judge_seeds(fake, seeds, 7, 1, 5, 42, shuffle=True)
+    assert len({p[:p.rindex("<issue_start>")] for p in fake.prompts}) > 1

@@ -36,15 +36,18 @@ def test_paper_config_dry_run_has_every_ablation(tmp_path):
     out = dry("--configfile", "config/paper.yaml", "--config", f"results_dir={tmp_path}/results")
     assert out.returncode == 0, out.stderr[-2000:]
     j = jobs(out.stdout)
-    assert j["train"] == 6 and j["select"] == 6             # main + 3 ablations + 2 teachers
-    assert j["eval_generate_sft"] == j["eval_score_sft"] == 6 * 8
+    # main + 6 ablations of its own (2 selection, S->I, random snippets, 2 sample counts) + 5 teachers
+    # (codeqwen1.5-7b teaching itself is self-alignment at the teacher learning rate)
+    assert j["train"] == 12 and j["select"] == 12
+    assert j["eval_generate_sft"] == j["eval_score_sft"] == 12 * 8
     assert j["eval_generate_base"] == j["eval_score_base"] == 8
-    # shared upstream: the selection ablations reuse the main run's data; S->I shares only the seeds;
-    # each teacher generates its own data (seeds judged by it, too) with its own weights
-    assert j["seeds"] == 3 and j["concepts"] == 3 and j["model"] == 3
-    assert j["instructions"] == j["responses"] == j["execute"] == 4
+    # shared upstream: the selection ablations reuse the main run's data; S->I shares only the seeds,
+    # random snippets nothing; the sample counts share the instructions; each other teacher
+    # generates its own data (seeds judged by it, too) with its own weights
+    assert j["seeds"] == 6 and j["concepts"] == 6 and j["model"] == 5
+    assert j["instructions"] == 7 and j["responses"] == j["execute"] == 9
     # scatter/gather: 8 shards per generation stage, 4 per execution stage
-    assert j["generate_shard"] == 8 * (3 + 4 + 4) and j["execute_shard"] == 4 * 4
+    assert j["generate_shard"] == 8 * (6 + 7 + 9) and j["execute_shard"] == 4 * 9
     assert "results/teacher-starcoder2-15b/starcoder2-15b/instructions.jsonl" in out.stdout
     assert "results/teacher-starcoder2-15b/codeqwen1.5-7b/sft_model" in out.stdout
 
