@@ -30,7 +30,7 @@ PY = f"{PYTHON} -m selfalign"
 wildcard_constraints:
     experiment="[A-Za-z0-9_.-]+",
     model="[A-Za-z0-9_.-]+",
-    benchmark="[a-z0-9_]+",
+    benchmark="[a-z0-9_]+(@(completion|instruct))?",
 
 include: "rules/model.smk"
 include: "rules/seeds.smk"

@@ -171,7 +171,7 @@ def cmd_train(a) -> None:
 def _eval_cfg(a) -> dict:
     overrides = list(a.set or [])
     if getattr(a, "data", None):
-        overrides.append(f"evaluate.data.{a.benchmark}={json.dumps(a.data)}")
+        overrides.append(f"evaluate.data.{a.benchmark.partition('@')[0]}={json.dumps(a.data)}")
     return _cfg(a.config, overrides)
 
 
@@ -319,7 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--workers", type=int, help="sandbox workers (default: sandbox.workers, else 2 x cores)")
     for x in (sp, sc):
         x.add_argument("--config", help="config file (default: the defaults; e.g. config/config.yaml)")
-        x.add_argument("--benchmark", required=True, choices=sorted(BENCHMARKS))
+        x.add_argument("--benchmark", required=True, metavar="NAME[@STYLE]",
+                       help=f"one of {', '.join(sorted(BENCHMARKS))}; NAME@completion / NAME@instruct forces a "
+                            "prompt style (generate)")
         x.add_argument("--data", help="the benchmark's data file (overrides evaluate.data.<benchmark>)")
         x.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
         x.add_argument("--out", required=True)

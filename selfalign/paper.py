@@ -8,6 +8,7 @@ bytes (no timestamps; PDF creation dates off).
 from __future__ import annotations
 
 import csv
+import math
 import json
 import logging
 from collections import defaultdict
@@ -552,6 +553,86 @@ def fig_cpu_models(res: Results, exp: str, figures_dir: Path) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------------------- build
+REPLICATION_PAPER = {"pass": "passing responses only", "random": "random responses", "fail": "failing responses only"}
+
+
+def replication_arms(res: Results, cfg_exps: dict, student: str) -> list[dict]:
+    """One arm per experiment that trains ``student``: whose data (the teacher's or its own), the
+    selection mode, the SFT pairs, and HumanEval pass@1 ± SE with each prompt style."""
+    arms = [{"arm": f"{student} base (no SFT)", "data": "—", "mode": "—", "pairs": None,
+             "instruct": measured(res.evals, "", student, "base", "humaneval@instruct")
+             or measured(res.evals, "", student, "base", "humaneval"),
+             "completion": measured(res.evals, "", student, "base", "humaneval"), "exp": None}]
+    for name, c in cfg_exps.items():
+        if c["model"] != student:
+            continue
+        gen = c.get("teacher") or student
+        mode = c["select"]["mode"]
+        steps = res.funnels.get((name, gen)) or []
+        arms.append({"arm": f"{name}: SFT on {'teacher ' + gen if gen != student else 'its own'} data, {mode}",
+                     "data": gen, "mode": mode, "pairs": funnel_value(steps, "select", "sft"), "exp": name,
+                     "instruct": measured(res.evals, name, student, "sft", "humaneval"),
+                     "completion": measured(res.evals, name, student, "sft", "humaneval@completion")})
+    return arms
+
+
+def replication_reading(arms: list[dict], student: str) -> str:
+    """The plain reading of the arms: does pass ≥ random ≥ fail hold beyond the standard errors,
+    and did SFT move the instruction-prompt score off the base model's."""
+    teacher = {a["mode"]: a for a in arms if a["exp"] and a["data"] != student}
+    def sep(a, b):  # a above b by more than 2 combined SEs
+        x, y = a["instruct"], b["instruct"]
+        return x.value - y.value > 2 * math.hypot(x.se or 0, y.se or 0)
+    lines = []
+    if all(teacher.get(m) and teacher[m]["instruct"] for m in ("pass", "random", "fail")):
+        p, r, f = (teacher[m]["instruct"] for m in ("pass", "random", "fail"))
+        order = "holds" if p.value >= r.value >= f.value else "does not hold"
+        strict = sep(teacher["pass"], teacher["fail"])
+        lines.append(f"pass ≥ random ≥ fail {order} on the point estimates ({p.value:.1f} / {r.value:.1f} / {f.value:.1f}); "
+                     f"pass is {'' if strict else 'not '}above fail by more than two standard errors.")
+    base = arms[0]["instruct"]
+    for a in arms[1:]:
+        if a["instruct"] and base:
+            moved = sep(a, arms[0]) or sep(arms[0], a)
+            lines.append(f"{a['exp']}: instruction-prompt pass@1 {a['instruct'].value:.1f} vs base {base.value:.1f} — "
+                         f"{'moved' if moved else 'not moved'} beyond two standard errors.")
+    return " ".join(lines)
+
+
+def table_cpu_replication(ref, res: Results, cfg_exps: dict, student: str) -> Table:
+    arms = replication_arms(res, cfg_exps, student)
+    rows = [[a["arm"], a["pairs"], a["instruct"], a["completion"],
+             ref_value(ref, "ablation_exec_filter", REPLICATION_PAPER[a["mode"]]) if a["mode"] in REPLICATION_PAPER
+             and a["data"] != student else None] for a in arms]
+    return Table("cpu_replication", f"The paper's findings in miniature: {student} trained on a teacher's "
+                 "execution-verified data, by selection, HumanEval pass@1 (%) ± SE",
+                 ["Arm", "SFT pairs", "HumanEval, instruction prompt", "HumanEval, completion prompt",
+                  "Paper: exec-filter ablation (CodeQwen1.5-7B, HumanEval+)"], rows,
+                 note=("Reading: " + replication_reading(arms, student)) if len(arms) > 1 else "")
+
+
+def fig_cpu_replication(ref, res: Results, cfg_exps: dict, student: str, figures_dir: Path) -> list[Path]:
+    fig, ax = _fig(f"{student}: base vs SFT arms on HumanEval (± SE), beside the paper's exec-filter ablation")
+    arms = replication_arms(res, cfg_exps, student)
+    if not any(a["instruct"] or a["completion"] for a in arms):
+        _no_data(ax, "no replication results")
+        return _save(fig, figures_dir, "cpu_replication")
+    xs = range(len(arms))
+    for off, key, shade, hatch in ((-0.3, "instruct", "0.35", ""), (-0.1, "completion", "0.6", "..")):
+        ax.bar([x + off for x in xs], [num(a[key]) or 0 for a in arms], 0.2,
+               yerr=[(a[key].se or 0) if a[key] else 0 for a in arms], capsize=3, color=shade, edgecolor="black",
+               hatch=hatch, label=f"ours, {key} prompt")
+    paper = [ref_value(ref, "ablation_exec_filter", REPLICATION_PAPER.get(a["mode"], "")) if a["data"] != student else None
+             for a in arms]
+    ax.bar([x + 0.15 for x in xs], [v or 0 for v in paper], 0.2, color="0.85", edgecolor="black", hatch="//",
+           label="paper (CodeQwen1.5-7B, HumanEval+)")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels([a["arm"].split(": ")[-1] for a in arms], fontsize=7, rotation=12)
+    ax.set_ylabel("pass@1 (%)")
+    ax.legend(fontsize=7)
+    return _save(fig, figures_dir, "cpu_replication")
+
+
 def build_paper(cfg: dict, results_dir: str | Path, paper_dir: str | Path, figures_dir: str | Path) -> dict:
     from .config import experiment_configs
     from .models import read_sheet
@@ -569,7 +650,7 @@ def build_paper(cfg: dict, results_dir: str | Path, paper_dir: str | Path, figur
               table_exec_filter(ref, res, exps, cfg["model"], bench), table_seed(ref, res, exps, cfg["model"], bench),
               table_samples(res, exps, cfg["model"], bench),
               table_matrix(res, main, models, bench, exps, configured_teachers(cfg) or None), table_data(res),
-              table_side_by_side(res, main), table_sc2(ref)]
+              table_side_by_side(res, main), table_sc2(ref), table_cpu_replication(ref, res, exps, cfg["model"])]
     for t in tables:
         (paper_dir / f"{t.name}.md").write_text(t.markdown())
         (paper_dir / f"{t.name}.tex").write_text(t.latex())
@@ -579,6 +660,7 @@ def build_paper(cfg: dict, results_dir: str | Path, paper_dir: str | Path, figur
     figs += fig_scale(ref, res, main, sheet, figures_dir)
     figs += fig_ablation(ref, res, exps, cfg["model"], figures_dir)
     figs += fig_cpu_models(res, main, figures_dir)
+    figs += fig_cpu_replication(ref, res, exps, cfg["model"], figures_dir)
     index = ["# Results regenerated by selfalign", "",
              f"Experiment `{main}`, model `{cfg['model']}`. Paper numbers from `selfalign/data/paper_results.csv`.", ""]
     for t in tables:

@@ -110,8 +110,16 @@ class Workflow:
         else its CPU env. Model-free jobs pass ``run_gpus``, so a GPU node builds one env."""
         return f"../envs/{'gpu' if gpus > 0 else cpu_env}.yaml"
 
-    def benchmarks(self, experiment: str | None = None) -> list[str]:
-        return list(self.exp(experiment or self.main)["evaluate"]["benchmarks"])
+    def benchmarks(self, experiment: str | None = None, variant: str = "sft") -> list[str]:
+        """The evaluation targets: each benchmark, and with ``evaluate.extra_styles`` each again
+        with the variant's other prompt style (``humaneval@completion`` for an SFT model)."""
+        e = self.exp(experiment or self.main)["evaluate"]
+        out = list(e["benchmarks"])
+        if e["extra_styles"]:
+            own = e["sft_prompt"] if variant == "sft" else e["base_prompt"]
+            other = "completion" if own == "instruct" else "instruct"
+            out += [f"{b}@{other}" for b in e["benchmarks"]]
+        return out
 
     def paper_inputs(self) -> dict[str, list[str]]:
         r, m = self.results, self.model
@@ -119,14 +127,14 @@ class Workflow:
         for e in self.experiments:
             funnels.append(f"{r}/{e}/{self.generator(e)}/funnel.json")
             evals += [f"{r}/{e}/{m}/eval/sft/{b}.json" for b in self.benchmarks(e)]
-        evals += [f"{r}/_base/{m}/eval/{b}.json" for b in self.benchmarks()]
+        evals += [f"{r}/_base/{m}/eval/{b}.json" for b in self.benchmarks(variant="base")]
         return {"funnels": funnels, "evals": sorted(set(evals)),
                 "card": [f"{r}/{e}/{self.generator(e)}/dataset/README.md" for e in self.experiments]}
 
 
 PAPER_TABLES = ["main", "distillation", "ablation_exec_filter", "ablation_seed", "ablation_samples", "self_vs_teacher", "data",
-                "cpu_models", "sc2_instruct"]
-PAPER_FIGURES = ["funnel", "pass_rate", "scale", "ablation_exec_filter", "cpu_models"]
+                "cpu_models", "sc2_instruct", "cpu_replication"]
+PAPER_FIGURES = ["funnel", "pass_rate", "scale", "ablation_exec_filter", "cpu_models", "cpu_replication"]
 
 
 def repo_path(*parts: str) -> Path:

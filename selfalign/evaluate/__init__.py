@@ -22,8 +22,23 @@ REGISTRY = {
 }
 
 
+STYLES = ("completion", "instruct")
+
+
+def parse_name(name: str) -> tuple[str, str | None]:
+    """``humaneval`` or ``humaneval@instruct`` (the benchmark with another prompt style than the
+    variant's own; ``evaluate.extra_styles``) -> (benchmark, style or None)."""
+    bench, _, style = name.partition("@")
+    if bench not in REGISTRY:
+        raise KeyError(f"unknown benchmark {bench!r}; known: {', '.join(REGISTRY)}")
+    if style and style not in STYLES:
+        raise KeyError(f"unknown prompt style {style!r} in {name!r}; known: {', '.join(STYLES)}")
+    return bench, style or None
+
+
 def loader(name: str):
     """``load(cfg) -> Benchmark``; raises DataMissing when the data is not there."""
+    name = name.partition("@")[0]
     if name not in REGISTRY:
         raise KeyError(f"unknown benchmark {name!r}; known: {', '.join(REGISTRY)}")
     module, fn = REGISTRY[name].split(":")

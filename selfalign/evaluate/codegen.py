@@ -41,13 +41,14 @@ def generate_samples(cfg: dict, benchmark: str, variant: str, out: str | Path, t
                      threads: int | None = None) -> dict:
     """Write ``out`` (samples JSONL) and its ``.json`` sidecar; a skip writes an empty file and
     the reason in the sidecar, which the scorer turns into a skipped result."""
-    from . import loader
+    from . import loader, parse_name
     from ..generate import Job, _run_jobs, job_groups
     from ..models import get_spec, model_info, provision
     from ..records import ResumableWriter, work_path, write_jsonl_atomic
 
     e = cfg["evaluate"]
-    proto = e["protocols"][benchmark]
+    name, style_override = parse_name(benchmark)
+    proto = e["protocols"][name]
     base_meta = {"benchmark": benchmark, "variant": variant}
 
     def skip(reason: str) -> dict:
@@ -71,7 +72,7 @@ def generate_samples(cfg: dict, benchmark: str, variant: str, out: str | Path, t
             return skip(f"skipped: no SFT model ({manifest['skipped']})")
         lora, model_path = manifest["export"].get("adapter"), manifest["export"].get("hf")
     weights = provision(spec, cfg)
-    style = e["base_prompt"] if variant == "base" else e["sft_prompt"]
+    style = style_override or (e["base_prompt"] if variant == "base" else e["sft_prompt"])
     stop = bench.completion_stop if style == "completion" else bench.instruct_stop
     writer = ResumableWriter(work_path(out))
     jobs = [Job(i, prompt_of(p, style), lambda comps, p=p: sample_rows(p, style, comps), key=p.task_id,

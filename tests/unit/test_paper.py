@@ -132,3 +132,34 @@ def test_main_table_rows_follow_the_paper_with_standard_errors(tmp_path):
     assert rows["ClassEval class-level"].endswith("| 27.0 | — | 25.0 ± 4.4 ≈ |")
     assert rows["ClassEval method-level"].endswith("| 52.6 | — | 50.0 ± 2.0 ≈ |")
     assert "\\pm" in (tmp_path / "paper" / "main.tex").read_text()
+
+
+def test_cpu_replication_table_reads_the_arms(tmp_path):
+    from selfalign.config import experiment_configs
+    r = tmp_path / "results"
+    s, t = "gemma3-270m", "qwen2.5-coder-0.5b-instruct"
+    cfg = resolve({"experiment": "repl-pass", "model": s, "teacher": t, "evaluate": {"extra_styles": True},
+                   "ablations": {"repl-random": {"select": {"mode": "random"}}, "repl-fail": {"select": {"mode": "fail"}},
+                                 "repl-self": {"teacher": s}}})
+    ev = lambda p, se: {"summary": {"base": {"pass@1": p, "pass@1_se": se}}}  # noqa: E731
+    _write(r / "_base" / s / "eval" / "humaneval.json", ev(3.0, 1.3))
+    _write(r / "_base" / s / "eval" / "humaneval@instruct.json", ev(0.0, 0.0))
+    for exp, inst, comp, pairs in (("repl-pass", 9.0, 4.0, 120), ("repl-random", 6.0, 3.0, 150), ("repl-fail", 1.0, 2.0, 90)):
+        _write(r / exp / s / "eval" / "sft" / "humaneval.json", ev(inst, 1.5))
+        _write(r / exp / s / "eval" / "sft" / "humaneval@completion.json", ev(comp, 1.2))
+        _write(r / exp / t / "funnel.json", {"steps": [{"stage": "select", "step": "sft", "kept": pairs, "dropped": 0}]})
+    paper.build_paper(cfg, r, tmp_path / "paper", tmp_path / "figures")
+    md = (tmp_path / "paper" / "cpu_replication.md").read_text()
+    rows = [l for l in md.splitlines() if l.startswith("| ")][1:]
+    assert rows[0] == "| gemma3-270m base (no SFT) | — | 0.0 ± 0.0 | 3.0 ± 1.3 | — |"
+    assert rows[1] == ("| repl-pass: SFT on teacher qwen2.5-coder-0.5b-instruct data, pass | 120 | 9.0 ± 1.5 | 4.0 ± 1.2 | 65.2 |")
+    assert rows[3].startswith("| repl-fail: SFT on teacher") and rows[3].endswith("| 90 | 1.0 ± 1.5 | 2.0 ± 1.2 | 57.9 |")
+    assert rows[4] == "| repl-self: SFT on its own data, pass | — | — | — | — |"      # not run
+    assert "pass ≥ random ≥ fail holds on the point estimates (9.0 / 6.0 / 1.0)" in md
+    assert "pass is above fail by more than two standard errors" in md
+    assert "repl-pass: instruction-prompt pass@1 9.0 vs base 0.0 — moved beyond two standard errors" in md
+    assert (tmp_path / "figures" / "cpu_replication.png").exists()
+    from selfalign.workflow import Workflow
+    evals = Workflow(cfg).paper_inputs()["evals"]   # extra_styles: the other style of every variant
+    assert f"results/_base/{s}/eval/humaneval@instruct.json" in evals
+    assert f"results/repl-fail/{s}/eval/sft/humaneval@completion.json" in evals
