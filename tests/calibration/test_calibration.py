@@ -96,6 +96,7 @@ CLASSEVAL_EXCEPTIONS = {
     "ClassEval_35": "EightPuzzle solve() takes more than 5 s here",
     "ClassEval_48": "needs the network (hostname lookup)",
     "ClassEval_52": "needs nltk corpora (not downloadable offline)",
+    "ClassEval_58": "random mine placement: the canonical map sometimes puts two mines on one cell (fails in some runs)",
     "ClassEval_69": "a test class of the release has no test method (testsRun == 0)",
     "ClassEval_97": "a test class name in the release starts with a space",
 }
