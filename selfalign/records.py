@@ -158,10 +158,12 @@ def _repair_tail(path: Path) -> None:
 
 
 def iter_jsonl(path: str | Path, repair: bool = False) -> Iterator[dict]:
+    """The objects of a JSONL file (``.gz`` too), with a RecordError naming a corrupt line."""
+    from .benchdata import open_text
     path = Path(path)
     if repair and path.exists():
         _repair_tail(path)
-    with open(path, encoding="utf-8") as f:
+    with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue

@@ -29,23 +29,16 @@ def read_meta(samples: str | Path) -> dict:
 
 
 def read_samples(path: str | Path) -> dict[str, list[dict]]:
-    """task_id -> its sample rows, in file order."""
-    from ..benchdata import open_text
+    """task_id -> its sample rows, in file order (a corrupt line is a RecordError naming it)."""
+    from ..records import iter_jsonl
     path = Path(path)
     if not path.exists():
         raise SamplesError(f"samples file not found: {path}")
     out: dict[str, list[dict]] = defaultdict(list)
-    with open_text(path) as f:
-        for ln, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as e:
-                raise SamplesError(f"{path}:{ln}: not a JSON object ({e.msg})") from None
-            if not isinstance(row, dict) or "task_id" not in row:
-                raise SamplesError(f"{path}:{ln}: a sample needs a task_id")
-            if not isinstance(row.get("solution", row.get("completion")), str):
-                raise SamplesError(f"{path}:{ln}: a sample needs a 'solution' or a 'completion' string")
-            out[str(row["task_id"])].append(row)
+    for n, row in enumerate(iter_jsonl(path), 1):
+        if "task_id" not in row:
+            raise SamplesError(f"{path}: sample {n} has no task_id")
+        if not isinstance(row.get("solution", row.get("completion")), str):
+            raise SamplesError(f"{path}: sample {n} ({row['task_id']}) needs a 'solution' or a 'completion' string")
+        out[str(row["task_id"])].append(row)
     return dict(out)

@@ -104,16 +104,18 @@ def test_pass_at_k_and_standard_error():
 
 def test_samples_file_errors_name_the_line(tmp_path):
     from selfalign.evaluate.samples import SamplesError, read_samples
+    from selfalign.records import RecordError
     good = tmp_path / "s.jsonl.gz"
     with gzip.open(good, "wt") as f:
         f.write('{"task_id": "a", "solution": "x = 1"}\n\n{"task_id": "a", "completion": "y"}\n')
     assert [len(v) for v in read_samples(good).values()] == [2]
-    for text, msg in [('{"task_id": "a", "solution": "x"}\n{broken\n', "s.jsonl:2: not a JSON object"),
-                      ('{"solution": "x"}\n', "s.jsonl:1: a sample needs a task_id"),
-                      ('{"task_id": "a", "solution": 3}\n', "s.jsonl:1: a sample needs a 'solution' or a 'completion'")]:
+    for text, err, msg in [('{"task_id": "a", "solution": "x"}\n{broken\n', RecordError, "s.jsonl:2: corrupt JSONL line"),
+                           ('{"solution": "x"}\n', SamplesError, "s.jsonl: sample 1 has no task_id"),
+                           ('{"task_id": "a", "solution": 3}\n', SamplesError,
+                            r"s.jsonl: sample 1 \(a\) needs a 'solution' or a 'completion'")]:
         bad = tmp_path / "s.jsonl"
         bad.write_text(text)
-        with pytest.raises(SamplesError, match=msg):
+        with pytest.raises(err, match=msg):
             read_samples(bad)
 
 
