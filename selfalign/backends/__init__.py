@@ -30,17 +30,20 @@ def backend_class(name: str) -> type[Backend]:
 
 
 def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | None = None,
-                 model_path: str | None = None, n_threads: int | None = None) -> Backend:
-    """The backend for the config's model (or ``spec``), weights provisioned. ``model_path``: a
-    trained HF checkpoint (full fine-tuning), used by every backend but llama.cpp, which loads the
-    GGUF base with ``lora_path`` instead; ``n_threads``: llama.cpp's CPU threads."""
+                 model_path: str | None = None, n_threads: int | None = None,
+                 overrides: dict | None = None) -> Backend:
+    """The backend for the config's model (or ``spec``), weights provisioned: the one way a model
+    is built. ``model_path``: a trained HF checkpoint (full fine-tuning), used by every backend but
+    llama.cpp, which loads the GGUF base with ``lora_path`` instead; ``n_threads``: llama.cpp's CPU
+    threads; ``overrides``: ``backend`` settings for this one model (e.g. the export check's)."""
     from ..models import get_spec, provision
 
+    if overrides:
+        cfg = {**cfg, "backend": {**cfg["backend"], **overrides}}
     spec = spec or get_spec(cfg)
     name = spec.backend
     if name == "openai" or (cfg["backend"].get("base_url") and name != "vllm"):
-        return backend_class("openai")(base_url=cfg["backend"]["base_url"], model=spec.name,
-                                       concurrency=cfg["backend"]["concurrency"])
+        return backend_class("openai").from_config(None, cfg, spec=spec)
     if name == "llamacpp":
         return backend_class(name).from_config(str(provision(spec, cfg)), cfg, spec=spec, lora_path=lora_path,
                                                n_threads=n_threads)
