@@ -78,8 +78,8 @@ class Workflow:
     def scorer_sources(self) -> list[str]:
         """The code that decides a verdict: a change to it re-scores samples without regenerating them."""
         root = repo_path("selfalign")
-        files = sorted((root / "evaluate").glob("*.py")) + [root / f for f in ("proof.py", "sandbox.py", "sandbox_server.py")]
-        return [str(f) for f in files]
+        files = sorted((root / "evaluate").glob("*.py")) + sorted((root / "sandbox").glob("*.py"))
+        return [str(f) for f in files if f.name != "reaper.py"]   # the reaper decides no verdict
 
     def train_launch(self, experiment: str, python: str) -> str:
         """The words that start `selfalign` for the experiment's training job (launch.plan)."""

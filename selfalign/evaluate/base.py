@@ -45,7 +45,7 @@ class Unit:
     suite: str                      # "base", "plus", "class", ...
     source: str
     timeout_s: float
-    nonce: str | None               # the pass nonce the program prints (selfalign/proof.py)
+    nonce: str | None               # the pass nonce the program prints (selfalign/sandbox/proof.py)
     name: str = ""
     # parts proven one by one inside the run (name -> nonce; e.g. ClassEval's test classes): a
     # part passes when its nonce was printed, whatever happened to the run after it

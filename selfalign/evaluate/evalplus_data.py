@@ -26,7 +26,7 @@ import pickle
 import re
 from pathlib import Path
 
-from .. import proof
+from ..sandbox import proof
 from .base import Benchmark, DataMissing, Problem, Unit
 
 OFFICIAL = ("evalplus 0.3.1 (evalplus/evaluate.py::check_correctness -> evalplus/eval/__init__.py::"

@@ -25,7 +25,7 @@ import pickle
 import zlib
 from pathlib import Path
 
-from .. import proof
+from ..sandbox import proof
 from .base import Benchmark, DataMissing, Problem, Unit, data_files, hub_rows, pass_at_1_by
 
 OFFICIAL = "LiveCodeBench lcb_runner (evaluation/testing_util.py::run_test), 6 s per test + global bound"

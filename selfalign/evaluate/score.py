@@ -2,7 +2,7 @@
 the benchmark's own metrics; one result JSON (``summary[metric]["pass@1"]`` in percent).
 
 A sample passes metric M when every suite M lists passes; a suite passes when every one of its
-units (sandbox runs) passes — and a unit passes only with its nonce printed (selfalign/proof.py).
+units (sandbox runs) passes — and a unit passes only with its nonce printed (selfalign/sandbox/proof.py).
 A benchmark problem without samples counts as failed, and is listed (``missing_samples``);
 samples of unknown tasks are counted and ignored (evalplus warns likewise).
 """
