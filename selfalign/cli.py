@@ -145,7 +145,7 @@ def cmd_select(a) -> None:
 
 
 def cmd_funnel(a) -> None:
-    from .report import build_funnel
+    from .report.funnel import build_funnel
     from .records import write_json_atomic
 
     write_json_atomic(a.out, build_funnel(a.seeds_funnel, a.concepts, a.instructions, a.responses, a.executions, a.select_funnel))
@@ -216,7 +216,7 @@ def cmd_paper(a) -> None:
 
 
 def cmd_card(a) -> None:
-    from .card import export_dataset, write_manifest
+    from .report.card import export_dataset, write_manifest
 
     cfg = _cfg(a.config)
     export_dataset(cfg, a.sft, a.seeds, a.funnel, a.out_dir)

@@ -13,7 +13,7 @@ import random
 from collections import defaultdict
 
 from . import sanitize as S
-from .funnel import Funnel
+from .report.funnel import Funnel
 from .prompts import FewShot, code_blocks
 from .quality import copy_reason, exercises_response_code
 from .records import Execution, Instruction, Response, SFTExample

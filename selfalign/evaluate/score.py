@@ -128,7 +128,7 @@ def score_file(cfg: dict, benchmark: str, samples_path: str | Path, out: str | P
     """``python -m selfalign evaluate score``: the result JSON of ``samples_path`` on ``benchmark``."""
     from . import loader
     from ..models import sha256_file
-    from ..provenance import provenance
+    from ..report.provenance import provenance
     from ..records import write_json_atomic
     from ..sandbox import default_workers
 

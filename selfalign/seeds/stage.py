@@ -8,7 +8,7 @@ import random
 from typing import Callable, Iterable
 
 from ..records import Seed
-from ..funnel import Funnel
+from ..report.funnel import Funnel
 from . import SeedError
 from .corpus import CorpusStats, iter_hf_corpus, iter_local_corpus
 from .extract import extract_functions, extract_snippets
