@@ -133,7 +133,7 @@ def cmd_select(a) -> None:
     from .decontam import build
     from .prompts import load_fewshot
     from .records import Execution, Instruction, Response, read_records, write_jsonl_atomic
-    from .selection import select_sft
+    from .select import select_sft
 
     cfg = _cfg(a.config)
     dec = build(cfg, "select")[0] if cfg["select"]["decontaminate"] else None
