@@ -71,7 +71,7 @@ class Workflow:
             self._specs[key] = get_spec(cfg)
         spec = self._specs[key]
         if stage == "train":
-            from .launch import train_gpus
+            from .train.launch import train_gpus
             return train_gpus(cfg, spec)
         return spec.gpus if spec.backend == "vllm" else 0
 
@@ -83,7 +83,7 @@ class Workflow:
 
     def train_launch(self, experiment: str, python: str) -> str:
         """The words that start `selfalign` for the experiment's training job (launch.plan)."""
-        from .launch import plan
+        from .train.launch import plan
         from .models import get_spec
 
         cfg = self.exp(experiment)
