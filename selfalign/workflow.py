@@ -61,7 +61,7 @@ class Workflow:
         """GPUs a job needs, for cluster executors: vLLM generation takes the model's tensor-parallel
         GPUs; training takes train.gpus or those, unless it is LoRA on a GGUF model (the CPU
         default; launch.train_gpus)."""
-        from .models import get_spec
+        from .model import get_spec
 
         cfg = self.exp(experiment)
         if stage in ("seeds", "generate"):          # the rules' names for the data stages
@@ -84,7 +84,7 @@ class Workflow:
     def train_launch(self, experiment: str, python: str) -> str:
         """The words that start `selfalign` for the experiment's training job (launch.plan)."""
         from .train.launch import plan
-        from .models import get_spec
+        from .model import get_spec
 
         cfg = self.exp(experiment)
         try:
@@ -94,7 +94,7 @@ class Workflow:
 
     def model_gpus(self, model: str) -> int:
         """GPUs of a model row's generation backend (vLLM's tensor-parallel size; 0 off vLLM)."""
-        from .models import read_sheet
+        from .model import read_sheet
 
         spec = read_sheet(self.cfg["models_sheet"])[model]
         return spec.gpus if spec.backend == "vllm" else 0

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .base import Backend, Completion, GenerationStats
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..models import ModelSpec
+    from ..model import ModelSpec
 
 # name -> "module:Class"; the only place a backend is registered.
 REGISTRY: dict[str, str] = {
@@ -36,7 +36,7 @@ def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | No
     is built. ``model_path``: a trained HF checkpoint (full fine-tuning), used by every backend but
     llama.cpp, which loads the GGUF base with ``lora_path`` instead; ``n_threads``: llama.cpp's CPU
     threads; ``overrides``: ``backend`` settings for this one model (e.g. the export check's)."""
-    from ..models import get_spec, provision
+    from ..model import get_spec, provision
 
     if overrides:
         cfg = {**cfg, "backend": {**cfg["backend"], **overrides}}

@@ -2,7 +2,7 @@
 benchmark-level settings (metrics, stop strings, libraries, the official harness it follows).
 
 A benchmark module's ``load(cfg) -> Benchmark`` reads the data (raising ``DataMissing`` when it
-is not there). Generation (``codegen.py``) asks each problem for its prompt; scoring
+is not there). Generation (``generate.py``) asks each problem for its prompt; scoring
 (``score.py``) asks it for the sandbox runs (``Unit``) that check a solution. A *solution* is a
 whole program text that defines what the benchmark calls (evalplus's convention); a model's
 *completion* becomes one through ``Problem.solution``.
@@ -118,7 +118,7 @@ def read_rows(spec: str, name: str) -> tuple[list[dict], dict]:
 
 def data_files(spec: str | None, name: str) -> tuple[list[Path] | None, dict]:
     """The local files of ``spec`` with their sha256 (None for an ``hf:`` id); DataMissing if absent."""
-    from ..models import sha256_file
+    from ..model import sha256_file
 
     if spec and spec.startswith("hf:"):
         return None, {"source": spec}

@@ -120,7 +120,7 @@ def time_limits(ref_time: list[float], scale: float = 1.0) -> list[float]:
 
 
 def _load(kind: str, cfg: dict) -> Benchmark:
-    from ..models import sha256_file
+    from ..model import sha256_file
 
     tasks = rows(kind, cfg)
     path = data_path(kind, cfg)

@@ -26,7 +26,7 @@ def checks(test: str, entry_point: str) -> str:
 
 def load(cfg: dict) -> Benchmark:
     from ..benchdata import humaneval_path, load_humaneval
-    from ..models import sha256_file
+    from ..model import sha256_file
 
     scale = cfg["evaluate"]["timeout_scale"]
     probs = []

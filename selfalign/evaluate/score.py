@@ -127,7 +127,7 @@ def default_sandbox_factory(cfg: dict, workers: int):
 def score_file(cfg: dict, benchmark: str, samples_path: str | Path, out: str | Path, workers: int | None = None) -> dict:
     """``python -m selfalign evaluate score``: the result JSON of ``samples_path`` on ``benchmark``."""
     from . import loader
-    from ..models import sha256_file
+    from ..model import sha256_file
     from ..report.provenance import provenance
     from ..records import write_json_atomic
     from ..sandbox import default_workers

@@ -14,7 +14,7 @@ from .results import gather, load_reference
 
 def build_paper(cfg: dict, results_dir: str | Path, paper_dir: str | Path, figures_dir: str | Path) -> dict:
     from ..config import experiment_configs
-    from ..models import read_sheet
+    from ..model import read_sheet
 
     paper_dir, figures_dir = Path(paper_dir), Path(figures_dir)
     paper_dir.mkdir(parents=True, exist_ok=True)

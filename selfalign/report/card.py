@@ -12,7 +12,7 @@ def export_dataset(cfg: dict, sft_path: str, seeds_path: str, funnel_path: str, 
     """data.jsonl with the official SelfCodeAlign column names (id, seed, concepts, instruction,
     response) plus our provenance columns, and a README.md dataset card."""
     from ..config import digest
-    from ..models import get_spec
+    from ..model import get_spec
 
     sft = read_records(sft_path, SFTExample)
     seeds = {s.id: s for s in read_records(seeds_path, Seed)}
@@ -61,7 +61,7 @@ def stage_timings(bench_dir: Path) -> dict:
 
 
 def write_manifest(cfg: dict, exp_dir: Path, path: str) -> dict:
-    from ..models import get_spec, model_info, provision
+    from ..model import get_spec, model_info, provision
     from .provenance import provenance
 
     spec = get_spec(cfg)

@@ -88,7 +88,7 @@ class Chain:
         lim = self.limits
         cpu = int(math.ceil(lim.timeout_s)) + 1
         return ["prlimit", f"--as={lim.memory_mb << 20}", f"--cpu={cpu}", f"--fsize={lim.file_size_mb << 20}",
-                f"--nproc={lim.max_procs}", f"--core=0", "--"]
+                f"--nproc={lim.max_procs}", "--core=0", "--"]
 
     def _bwrap(self, py_root: str, prog_dir: str, info_fd: int, site: str | None = None, server: bool = False) -> list[str]:
         cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", *(["--as-pid-1"] if server else []),

@@ -100,7 +100,7 @@ def verify_export(cfg: dict, weights: Path, adapter: Path, model, tok, n_prompts
     import torch
 
     from ..backends import load_backend
-    from ..models import get_spec
+    from ..model import get_spec
 
     if n_prompts == 0:
         return {"skipped": True}

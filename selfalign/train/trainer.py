@@ -44,7 +44,7 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
     from transformers import Trainer, TrainerCallback, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
-    from ..models import cache_dir, get_spec, provision, sha256_file
+    from ..model import cache_dir, get_spec, provision, sha256_file
     from ..records import read_records
 
     t = cfg["train"]

@@ -119,7 +119,7 @@ def test_samples_file_errors_name_the_line(tmp_path):
 
 def test_instruct_code_extraction_and_sample_rows(cfg):
     from selfalign.backends.base import Completion
-    from selfalign.evaluate.codegen import sample_rows
+    from selfalign.evaluate.generate import sample_rows
     assert code_of_response("def f():\n    return 1\n```\nExplanation") == "def f():\n    return 1\n"
     (p,) = loader("humaneval")(cfg).problems[:1]
     rows = sample_rows(p, "instruct", [Completion("def has_close_elements(n, t):\n    return True\n```\n", "stop")])

@@ -4,7 +4,7 @@ import pytest
 
 from selfalign.config import ConfigError, resolve
 from selfalign.train.launch import ACCELERATE_DIR, plan, train_gpus
-from selfalign.models import read_sheet
+from selfalign.model import read_sheet
 from selfalign.train import TrainError, grad_accumulation
 
 SHEET = read_sheet()
