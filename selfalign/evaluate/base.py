@@ -142,19 +142,21 @@ def hub_rows(spec: str, name: str) -> list[dict]:
 
 
 def pass_at_1_by(per: list[dict], metric: str) -> dict:
-    """pass@1 (mean over samples) per value of each problem's ``group`` (difficulty, library, ...)."""
-    groups: dict[str, list[float]] = {}
+    """pass@1 per value of each problem's ``group`` (difficulty, library, ...): the estimator's mean
+    over the group's problems that have samples (metrics.per_problem)."""
+    from .metrics import per_problem
+
+    groups: dict[str, tuple[list[int], list[int]]] = {}
     for row in per:
         if "group" in row and row["n"]:
-            groups.setdefault(row["group"], []).append(row["correct"][metric] / row["n"])
-    return {g: {"problems": len(v), "pass@1": round(100 * sum(v) / len(v), 2)} for g, v in sorted(groups.items())}
+            ns, cs = groups.setdefault(row["group"], ([], []))
+            ns.append(row["n"])
+            cs.append(row["correct"][metric])
+    return {g: {"problems": len(ns), "pass@1": round(100 * float(per_problem(ns, cs, 1).mean()), 2)}
+            for g, (ns, cs) in sorted(groups.items())}
 
 
 def write_skip(path: str | Path, benchmark: str, reason: str, **extra) -> None:
     from ..records import write_json_atomic
     write_json_atomic(path, {"benchmark": benchmark, "skipped": reason, **extra})
 
-
-def read_result(path: str | Path) -> dict:
-    with open(path) as f:
-        return json.load(f)
