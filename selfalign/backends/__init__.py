@@ -29,6 +29,14 @@ def backend_class(name: str) -> type[Backend]:
     return getattr(importlib.import_module(module), cls)
 
 
+def backend_name(cfg: dict, spec: "ModelSpec") -> str:
+    """The backend that serves ``spec`` under ``cfg``: its sheet row's, or the openai client when
+    ``backend.base_url`` points at a server (vLLM rows run in-process all the same)."""
+    if spec.backend == "openai" or (cfg["backend"].get("base_url") and spec.backend != "vllm"):
+        return "openai"
+    return spec.backend
+
+
 def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | None = None,
                  model_path: str | None = None, n_threads: int | None = None,
                  overrides: dict | None = None) -> Backend:
@@ -41,9 +49,9 @@ def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | No
     if overrides:
         cfg = {**cfg, "backend": {**cfg["backend"], **overrides}}
     spec = spec or get_spec(cfg)
-    name = spec.backend
-    if name == "openai" or (cfg["backend"].get("base_url") and name != "vllm"):
-        return backend_class("openai").from_config(None, cfg, spec=spec)
+    name = backend_name(cfg, spec)
+    if name == "openai":
+        return backend_class(name).from_config(None, cfg, spec=spec)
     if name == "llamacpp":
         return backend_class(name).from_config(str(provision(spec, cfg)), cfg, spec=spec, lora_path=lora_path,
                                                n_threads=n_threads)
@@ -51,4 +59,4 @@ def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | No
     return backend_class(name).from_config(path, cfg, spec=spec, lora_path=lora_path)
 
 
-__all__ = ["Backend", "Completion", "GenerationStats", "REGISTRY", "backend_class", "load_backend"]
+__all__ = ["Backend", "Completion", "GenerationStats", "REGISTRY", "backend_class", "backend_name", "load_backend"]

@@ -52,6 +52,8 @@ def stage_timings(bench_dir: Path) -> dict:
     """Wall time, max RSS, CPU time per rule from Snakemake's benchmark files."""
     out = {}
     for f in sorted(bench_dir.glob("*.tsv")) if bench_dir.exists() else []:
+        if f.stem == "card":   # the job that writes the manifest: its own file is an earlier run's
+            continue
         with open(f, newline="") as fh:
             rows = list(csv.DictReader(fh, delimiter="\t"))
         if rows:
