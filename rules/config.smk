@@ -2,6 +2,8 @@
 # file). The name hashes only what the stage reads (config/schema.yaml's `stages:`): a change
 # there is a new input file for the stage's jobs, so they re-run, and only they. The file is
 # written once, when it is missing; a change to a key the stage does not read leaves it as it is.
+# The jobs take it as ancient input: a stage_config job re-run for another reason (a newer
+# stage_config.py: Snakemake's code trigger) rewrites the same content and re-runs nothing.
 
 
 def stage_config(stage, wildcard="data", experiment=None):
@@ -11,7 +13,7 @@ def stage_config(stage, wildcard="data", experiment=None):
     def inp(wc):
         e = experiment or wc.experiment
         model = getattr(wc, "model", None) if wildcard else None
-        return W.stage_config(e, stage, model, wildcard)
+        return ancient(W.stage_config(e, stage, model, wildcard))
     return inp
 
 

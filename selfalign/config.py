@@ -232,8 +232,11 @@ def write_stage_config(cfg: dict, stage: str, path: str | Path) -> Path:
     if path.name != want:
         raise ConfigError(f"{path}: this config's {stage} stage hashes to {want}: the name does not match "
                           f"what it would hold")
+    blob = json.dumps(cfg, indent=1, sort_keys=True)
+    if path.exists() and path.read_text() == blob:
+        return path            # unchanged: the file keeps its time
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(cfg, indent=1, sort_keys=True))
+    tmp.write_text(blob)
     tmp.replace(path)
     return path
