@@ -32,12 +32,16 @@ wildcard_constraints:
     model="[A-Za-z0-9_.-]+",
     benchmark="[a-z0-9_]+(@(completion|instruct))?",
 
+# one file a stage, each rule calling `python -m selfalign <stage>` (docs/ARCHITECTURE.md)
+include: "rules/config.smk"
 include: "rules/model.smk"
 include: "rules/seeds.smk"
 include: "rules/generate.smk"
 include: "rules/execute.smk"
+include: "rules/select.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/report.smk"
 include: "rules/paper.smk"
 
 

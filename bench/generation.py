@@ -54,7 +54,7 @@ def main() -> None:
     from selfalign import prompts as P
     from selfalign.benchdata import load_humaneval
     from selfalign.config import resolve
-    from selfalign.models import get_spec, provision
+    from selfalign.model import get_spec, provision
 
     cfg = resolve({})
     path = str(provision(get_spec(cfg), cfg))

@@ -22,7 +22,7 @@ def main() -> None:
     from peft import LoraConfig, get_peft_model
 
     from selfalign.config import resolve
-    from selfalign.models import cache_dir, get_spec, provision
+    from selfalign.model import cache_dir, get_spec, provision
     from selfalign.prompts import load_fewshot
     from selfalign.train import Collator, encode_example, load_base
 

@@ -21,25 +21,20 @@ def parents(stage):
     return inp
 
 
-def gather_args(stage):
-    """`--gather PART...` when the stage is sharded (the rule then only joins the shards)."""
-    return lambda wc: " ".join(["--gather"] + W.shard_parts(wc.experiment, wc.model, stage)) \
-        if W.shard_parts(wc.experiment, wc.model, stage) else ""
-
-
 rule generate_shard:
     """Part {k} of {n} of a generation stage, for a cluster (shards.generate > 1): the same batches
     an unsharded run makes, so the gathered records are identical."""
     input:
-        lambda wc: parents(wc.stage)(wc),
+        cfg=lambda wc: stage_config(wc.stage)(wc),
+        parents=lambda wc: parents(wc.stage)(wc),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/shards/{{stage}}.{{k}}-of-{{n}}.jsonl",
     wildcard_constraints:
+        model=W.model_constraint("data"),
         stage="concepts|instructions|responses",
         k="[0-9]+",
         n="[0-9]+",
     params:
-        cfg=lambda wc: W.stage_config(wc.experiment, wc.stage),
         stats=lambda wc, output: str(output[0]).removesuffix(".jsonl") + ".stats.json",
     conda:
         lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
@@ -47,88 +42,94 @@ rule generate_shard:
         "logs/{experiment}/{model}/{stage}.{k}-of-{n}.log",
     benchmark:
         "benchmarks/{experiment}/{model}/{stage}.{k}-of-{n}.tsv"
-    threads: workflow.cores
+    threads: lambda wc: W.threads(wc.experiment, "generate", workflow.cores)
     resources:
         mem_mb=3000,
         gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
-        "{PY} {wildcards.stage} --config {params.cfg} --input {input} --out {output} --stats {params.stats} "
+        "{PY} {wildcards.stage} --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} --shard {wildcards.k}/{wildcards.n} > {log} 2>&1"
 
 
 rule concepts:
     """S→C: programming concepts of each seed."""
     input:
+        cfg=stage_config("concepts"),
         parents=parents("concepts"),
         shards=lambda wc: W.shard_parts(wc.experiment, wc.model, "concepts"),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/concepts.jsonl",
+    wildcard_constraints:
+        model=W.model_constraint("data"),
     params:
-        cfg=lambda wc: W.stage_config(wc.experiment, "concepts"),
         stats=f"{RESULTS}/{{experiment}}/{{model}}/concepts.stats.json",
-        gather=gather_args("concepts"),
+        gather=lambda wc: W.gather_args(wc.experiment, wc.model, "concepts"),
     conda:
         lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/concepts.log",
     benchmark:
         "benchmarks/{experiment}/{model}/concepts.tsv"
-    threads: workflow.cores
+    threads: lambda wc: W.threads(wc.experiment, "concepts", workflow.cores)
     resources:
         mem_mb=3000,
         gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
-        "{PY} concepts --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
+        "{PY} concepts --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"
 
 
 rule instructions:
     """C→I (or S→I): a task from the concepts, a drawn category and a drawn difficulty."""
     input:
+        cfg=stage_config("instructions"),
         parents=parents("instructions"),
         shards=lambda wc: W.shard_parts(wc.experiment, wc.model, "instructions"),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/instructions.jsonl",
+    wildcard_constraints:
+        model=W.model_constraint("data"),
     params:
-        cfg=lambda wc: W.stage_config(wc.experiment, "instructions"),
         stats=f"{RESULTS}/{{experiment}}/{{model}}/instructions.stats.json",
-        gather=gather_args("instructions"),
+        gather=lambda wc: W.gather_args(wc.experiment, wc.model, "instructions"),
     conda:
         lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/instructions.log",
     benchmark:
         "benchmarks/{experiment}/{model}/instructions.tsv"
-    threads: workflow.cores
+    threads: lambda wc: W.threads(wc.experiment, "instructions", workflow.cores)
     resources:
         mem_mb=3000,
         gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
-        "{PY} instructions --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
+        "{PY} instructions --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"
 
 
 rule responses:
     """I→R: n (response, tests) samples per instruction."""
     input:
+        cfg=stage_config("responses"),
         parents=parents("responses"),
         shards=lambda wc: W.shard_parts(wc.experiment, wc.model, "responses"),
     output:
         f"{RESULTS}/{{experiment}}/{{model}}/responses.jsonl",
+    wildcard_constraints:
+        model=W.model_constraint("data"),
     params:
-        cfg=lambda wc: W.stage_config(wc.experiment, "responses"),
         stats=f"{RESULTS}/{{experiment}}/{{model}}/responses.stats.json",
-        gather=gather_args("responses"),
+        gather=lambda wc: W.gather_args(wc.experiment, wc.model, "responses"),
     conda:
         lambda wc: W.env("cpu-generation", W.gpus(wc.experiment, "generate"))
     log:
         "logs/{experiment}/{model}/responses.log",
     benchmark:
         "benchmarks/{experiment}/{model}/responses.tsv"
-    threads: workflow.cores
+    threads: lambda wc: W.threads(wc.experiment, "responses", workflow.cores)
     resources:
         mem_mb=3000,
         gpu=lambda wc: W.gpus(wc.experiment, "generate"),
     shell:
-        "{PY} responses --config {params.cfg} --input {input.parents} --out {output} --stats {params.stats} "
+        "{PY} responses --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"

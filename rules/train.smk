@@ -1,13 +1,15 @@
 rule train:
     """Instruction-tune the base model on its own data; export for the generation backend."""
     input:
+        cfg=stage_config("train", wildcard="trained"),
         # the data's generator: the model itself, or the experiment's teacher
         sft=lambda wc: f"{RESULTS}/{wc.experiment}/{W.generator(wc.experiment)}/sft.jsonl",
         model=f"{RESULTS}/_models/{{model}}.json",
     output:
         directory(f"{RESULTS}/{{experiment}}/{{model}}/sft_model"),
+    wildcard_constraints:
+        model=W.model_constraint("trained"),
     params:
-        cfg=lambda wc: W.stage_config(wc.experiment, "train"),
         # one process on the CPU path; `accelerate launch`, one process per GPU, otherwise
         launch=lambda wc: W.train_launch(wc.experiment, PYTHON),
     conda:
@@ -21,4 +23,4 @@ rule train:
         mem_mb=8000,
         gpu=lambda wc: W.gpus(wc.experiment, "train"),
     shell:
-        "{params.launch} train --config {params.cfg} --sft {input.sft} --out {output} --threads {threads} > {log} 2>&1"
+        "{params.launch} train --config {input.cfg} --sft {input.sft} --out {output} --threads {threads} > {log} 2>&1"

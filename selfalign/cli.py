@@ -52,7 +52,7 @@ def cmd_config(a) -> None:
 
 
 def cmd_model(a) -> None:
-    from .models import get_spec, model_info, provision
+    from .model import get_spec, model_info, provision
     from .records import write_json_atomic
 
     cfg = _cfg(a.config)
@@ -133,7 +133,7 @@ def cmd_select(a) -> None:
     from .decontam import build
     from .prompts import load_fewshot
     from .records import Execution, Instruction, Response, read_records, write_jsonl_atomic
-    from .selection import select_sft
+    from .select import select_sft
 
     cfg = _cfg(a.config)
     dec = build(cfg, "select")[0] if cfg["select"]["decontaminate"] else None
@@ -145,7 +145,7 @@ def cmd_select(a) -> None:
 
 
 def cmd_funnel(a) -> None:
-    from .report import build_funnel
+    from .report.funnel import build_funnel
     from .records import write_json_atomic
 
     write_json_atomic(a.out, build_funnel(a.seeds_funnel, a.concepts, a.instructions, a.responses, a.executions, a.select_funnel))
@@ -176,7 +176,7 @@ def _eval_cfg(a) -> dict:
 
 
 def cmd_evaluate_generate(a) -> None:
-    from .evaluate.codegen import generate_samples
+    from .evaluate.generate import generate_samples
 
     res = generate_samples(_eval_cfg(a), a.benchmark, a.variant, a.out, train_dir=a.train_dir, threads=a.threads)
     log.info("samples %s/%s: %s", a.variant, a.benchmark, res.get("skipped") or f"{res['problems']} problems -> {a.out}")
@@ -216,7 +216,7 @@ def cmd_paper(a) -> None:
 
 
 def cmd_card(a) -> None:
-    from .card import export_dataset, write_manifest
+    from .report.card import export_dataset, write_manifest
 
     cfg = _cfg(a.config)
     export_dataset(cfg, a.sft, a.seeds, a.funnel, a.out_dir)
@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     from .config import ConfigError
-    from .models import ModelError
+    from .model import ModelError
     from .records import RecordError
     from .sandbox import SandboxUnavailable
     from .seeds import SeedError

@@ -159,20 +159,31 @@ def digest(obj: Any) -> str:
 
 
 
-# Config sections each stage reads: a stage re-runs when (and only when) one of these changes.
-STAGE_SECTIONS = {
-    "model": ["models_sheet", "cache_dir"],
-    "seeds": ["corpus", "seeds", "evaluate.data", "backend", "models_sheet", "cache_dir", "teacher"],
-    "concepts": ["generate.concepts", "generate.fewshot_file", "backend", "models_sheet", "cache_dir"],
-    "instructions": ["generate.instructions", "generate.seed_path", "generate.fewshot_file", "backend", "models_sheet",
-                     "cache_dir"],
-    "responses": ["generate.responses", "generate.fewshot_file", "backend", "models_sheet", "cache_dir"],
-    "execute": ["sandbox"],
-    "select": ["select", "seeds.decontamination", "evaluate.data", "generate.fewshot_file"],
-    "train": ["train", "models_sheet", "cache_dir"],
-    "evaluate": ["evaluate", "sandbox", "backend", "models_sheet", "cache_dir"],
-    "paper": [],
-}
+# The stages whose config is hashed into their file name; "paper" (tables, figures and the
+# dataset card) reads the whole config.
+STAGES = ("model", "seeds", "concepts", "instructions", "responses", "execute", "select", "train", "evaluate", "paper")
+WHOLE_CONFIG = ("paper",)
+
+
+def stage_sections(schema: dict | None = None) -> dict[str, list[str]]:
+    """The (dotted) config sections each stage reads, from the schema's ``stages:`` annotations: a
+    stage re-runs when (and only when) one of these, the model or the run seed changes."""
+    out: dict[str, list[str]] = {s: [] for s in STAGES}
+
+    def walk(node: dict, prefix: str) -> None:
+        for key, sub in (node.get("properties") or {}).items():
+            for stage in sub.get("stages", []):
+                if stage not in out or stage in WHOLE_CONFIG:
+                    raise ConfigError(f"config/schema.yaml: {prefix}{key}: stages: {stage!r} is not a stage "
+                                      f"(one of {', '.join(s for s in STAGES if s not in WHOLE_CONFIG)})")
+                out[stage].append(prefix + key)
+            walk(sub, f"{prefix}{key}.")
+
+    walk(schema or load_schema(), "")
+    return out
+
+
+STAGE_SECTIONS = stage_sections()
 
 
 def _get(cfg: dict, dotted: str):
@@ -200,16 +211,32 @@ def data_key(cfg: dict, stage: str) -> str:
     return sections_digest(cfg, sorted({s for st in upstream(cfg, stage) for s in STAGE_SECTIONS[st]}))
 
 
+def stage_key(cfg: dict, stage: str) -> str:
+    """Hash of what ``stage`` reads of ``cfg``: the name of its config file."""
+    return sections_digest(cfg, STAGE_SECTIONS[stage] if stage not in WHOLE_CONFIG else sorted(cfg))
+
+
 def stage_config_path(cfg: dict, stage: str, directory: str | Path) -> Path:
-    """Write the full resolved config under a name that hashes only what ``stage`` reads, and
-    return it. Rules pass this path as a param, so Snakemake re-runs a stage exactly when a
-    setting it depends on changes."""
-    key = sections_digest(cfg, STAGE_SECTIONS[stage] if stage != "paper" else sorted(cfg))
-    path = Path(directory) / cfg["experiment"] / f"{stage}-{key}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Where the resolved config ``stage`` runs with lives: a name that hashes only what the stage
+    reads, so a rule taking it as input re-runs exactly when one of those settings changes.
+    Computing the path writes nothing (the stage_config rule writes the file)."""
+    return Path(directory) / cfg["experiment"] / cfg["model"] / f"{stage}-{stage_key(cfg, stage)}.json"
+
+
+def write_stage_config(cfg: dict, stage: str, path: str | Path) -> Path:
+    """Write ``cfg`` (resolved again, so a bad one fails here) to ``path``, which must be the stage's
+    own name for it: a file whose hash does not match what it holds would break the re-run rule."""
+    cfg = resolve(cfg)
+    path = Path(path)
+    want = f"{stage}-{stage_key(cfg, stage)}.json"
+    if path.name != want:
+        raise ConfigError(f"{path}: this config's {stage} stage hashes to {want}: the name does not match "
+                          f"what it would hold")
     blob = json.dumps(cfg, indent=1, sort_keys=True)
-    if not path.exists() or path.read_text() != blob:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(blob)
-        tmp.replace(path)
+    if path.exists() and path.read_text() == blob:
+        return path            # unchanged: the file keeps its time
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(blob)
+    tmp.replace(path)
     return path

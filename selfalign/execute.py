@@ -1,7 +1,7 @@
 """Execution filter: every parsed (response, tests) pair runs in the sandbox; verdicts are
 appended to executions.jsonl as they come (resumable).
 
-A pass is proven (selfalign/proof.py): the response runs as a module that is not ``__main__``,
+A pass is proven (selfalign/sandbox/proof.py): the response runs as a module that is not ``__main__``,
 its tests after it, and only a run that prints its nonce after the last test passes — a response
 that calls ``sys.exit(0)`` or ``os._exit(0)``, or tests that run no test, fail."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import collections
 import logging
 from pathlib import Path
 
-from . import proof
+from .sandbox import proof
 from .prompts import strip_main_input
 from .records import Execution, Response, ResumableWriter, Shard, work_path, write_json_atomic
 from .sandbox import Job, Sandbox, SandboxLimits, default_workers

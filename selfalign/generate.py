@@ -53,7 +53,7 @@ def job_groups(jobs: list[Job], size: int | None, shard: Shard = Shard()) -> lis
     return [g for g in cuts if any(not j.done for j in g)]
 
 
-def _run_jobs(backend: Backend, groups: list[list[Job]], writer: ResumableWriter, n: int, temperature: float,
+def run_jobs(backend: Backend, groups: list[list[Job]], writer: ResumableWriter, n: int, temperature: float,
               max_tokens: int, stop: list[str], seed: int, desc: str, top_p: float | None = None) -> None:
     from tqdm import tqdm
 
@@ -212,7 +212,7 @@ def run_stage(stage: str, cfg: dict, parents: list, backend_factory: Callable[[]
         groups = job_groups(jobs, backend.resume_group, shard)
         stats["todo"] = sum(not j.done for grp in groups for j in grp)
         if groups:
-            _run_jobs(backend, groups, writer, g.get("n", 1), g["temperature"], g["max_tokens"], stop, cfg["seed"], stage)
+            run_jobs(backend, groups, writer, g.get("n", 1), g["temperature"], g["max_tokens"], stop, cfg["seed"], stage)
         stats["generation"] = backend.stats.as_dict()
     writer.finish(out)
     stats["outcomes"] = outcome_counts(out)

@@ -1,23 +1,41 @@
-"""Helpers the Snakefile uses (kept here, where tests reach them, not in a common.smk)."""
+"""Helpers the Snakefile uses (kept here, where tests reach them, not in a common.smk).
+
+Nothing here writes a file while Snakemake builds the DAG: paths and settings are computed, and
+the files are written by jobs (the stage configs by the stage_config rule, rules/config.smk)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from . import config as C
 
+# the records file of each data stage (a stage's shards are shards/<its stem>.<k>-of-<n>.jsonl)
+FILES = {"seeds": "seeds.jsonl", "concepts": "concepts.jsonl", "instructions": "instructions.jsonl",
+         "responses": "responses.jsonl", "execute": "executions.jsonl"}
+GENERATION = ("concepts", "instructions", "responses")
+
+# What a rule's {model} wildcard is: "data", the model that generated the experiment's data (its
+# teacher, when set), whose directory holds the data stages' records; "trained", the trained
+# model (sft_model, its evaluations); "any", any model, whose config the job then runs with (the
+# base model's evaluations under _base/{model}).
+WILDCARD_MODELS = ("data", "trained", "any")
+
 
 class Workflow:
-    def __init__(self, raw_config: dict, config_dir: str = ".snakemake/selfalign/config"):
+    def __init__(self, raw_config: dict):
         try:
             self.cfg = C.resolve(raw_config)
             self.experiments = C.experiment_configs(self.cfg)
         except C.ConfigError as e:
             raise SystemExit(f"selfalign: config error: {e}") from None
-        self.config_dir = config_dir
         self.results = self.cfg["results_dir"]
+        self.config_dir = f"{self.results}/_config"
         self.model = self.cfg["model"]
         self.main = self.cfg["experiment"]
         self._specs: dict = {}
+
+    def exp(self, experiment: str) -> dict:
+        return self.experiments[experiment]
 
     def source(self, experiment: str, stage: str) -> str:
         """The experiment whose ``stage`` records this experiment uses: the main experiment (or the
@@ -31,16 +49,49 @@ class Workflow:
 
     def data(self, experiment: str, model: str, stage: str, name: str | None = None) -> str:
         """Path of a data stage's file for ``experiment`` (possibly another experiment's, shared)."""
-        files = {"seeds": "seeds.jsonl", "concepts": "concepts.jsonl", "instructions": "instructions.jsonl",
-                 "responses": "responses.jsonl", "execute": "executions.jsonl"}
-        return f"{self.results}/{self.source(experiment, stage)}/{model}/{name or files[stage]}"
+        return f"{self.results}/{self.source(experiment, stage)}/{model}/{name or FILES[stage]}"
 
-    def stage_config(self, experiment: str, stage: str) -> str:
-        cfg = self.experiments[experiment]
+    # ------------------------------------------------------------------------------ stage configs
+    def model_of(self, experiment: str, wildcard: str) -> str:
+        """The model a path of ``experiment`` names in its {model} ("data" or "trained")."""
+        return self.generator(experiment) if wildcard == "data" else self.exp(experiment)["model"]
+
+    def model_constraint(self, wildcard: str) -> str:
+        """The {model} wildcard's constraint for a rule whose {model} is ``wildcard``: only the model
+        that the path's experiment makes the file for. Any other path is none of this run's rules'
+        (Snakemake: no rule to produce it), so another run's records (``seeds.file``) are inputs
+        that must exist, never files this config would make again with its own settings."""
+        import re
+        # each experiment's name precedes its model in every path: results/<experiment>/<model>/...
+        return "|".join(f"(?<=/{re.escape(e)}/){re.escape(self.model_of(e, wildcard))}" for e in self.experiments)
+
+    def _stage_cfg(self, experiment: str, stage: str, model: str | None = None) -> dict:
+        """The config ``stage`` of ``experiment`` runs with; ``model`` other than its own selects it."""
+        cfg = self.exp(experiment)
         if stage in C.DATA_STAGES:
             cfg = C.data_config(cfg)
+        if model and model != cfg["model"]:
+            cfg = {**cfg, "model": model}
+        return cfg
+
+    def stage_config(self, experiment: str, stage: str, model: str | None = None, wildcard: str | None = None) -> str:
+        """Path of the resolved config ``stage`` runs with, for a job of ``experiment`` whose path
+        has ``model`` as its {model} (``wildcard`` "any": the job's model; else the rule's
+        constraint made it the experiment's own). Writes nothing."""
+        if wildcard is not None and wildcard not in WILDCARD_MODELS:
+            raise ValueError(f"wildcard={wildcard!r}: one of {WILDCARD_MODELS}")
+        cfg = self._stage_cfg(experiment, stage, model if wildcard == "any" else None)
         return str(C.stage_config_path(cfg, stage, self.config_dir))
 
+    def stage_config_of(self, experiment: str, model: str, stage: str, key: str) -> dict:
+        """What the stage_config rule writes to ``<config_dir>/experiment/model/stage-key.json``."""
+        cfg = self._stage_cfg(experiment, stage, model)
+        if stage not in C.STAGES or C.stage_key(cfg, stage) != key:
+            raise ValueError(f"{self.config_dir}/{experiment}/{model}/{stage}-{key}.json: not a stage config of "
+                             f"this run (the config changed since this name was asked for?)")
+        return cfg
+
+    # -------------------------------------------------------------------------------------- jobs
     def generator(self, experiment: str) -> str:
         return C.generator(self.exp(experiment))
 
@@ -49,52 +100,79 @@ class Workflow:
 
     def shard_parts(self, experiment: str, model: str, stage: str) -> list[str]:
         """The shard outputs a sharded stage gathers ([] when the stage is not sharded)."""
-        n = self.shards(experiment, "execute" if stage == "executions" else "generate")
+        n = self.shards(experiment, "execute" if stage == "execute" else "generate")
         if n == 1:
             return []
-        return [f"{self.results}/{experiment}/{model}/shards/{stage}.{k}-of-{n}.jsonl" for k in range(n)]
+        stem = FILES[stage].removesuffix(".jsonl")
+        return [f"{self.results}/{experiment}/{model}/shards/{stem}.{k}-of-{n}.jsonl" for k in range(n)]
 
-    def exp(self, experiment: str) -> dict:
-        return self.experiments[experiment]
+    def gather_args(self, experiment: str, model: str, stage: str) -> str:
+        """``--gather PART...`` when the stage is sharded (its rule then only joins the shards)."""
+        parts = self.shard_parts(experiment, model, stage)
+        return " ".join(["--gather"] + parts) if parts else ""
+
+    def seeds_file(self, experiment: str) -> list[str]:
+        """``seeds.file`` when it is a local path: an input of the seeds job (made by this run when
+        one of its rules makes that path, else it must exist); a hub id is no file."""
+        f = self.exp(experiment)["seeds"]["file"]
+        return [f] if f and not f.startswith("hf:") else []
+
+    def _spec(self, cfg: dict):
+        from .model import get_spec
+
+        key = (cfg["models_sheet"], cfg["model"])
+        if key not in self._specs:                   # the sheet is read once, not once per job
+            self._specs[key] = get_spec(cfg)
+        return self._specs[key]
 
     def gpus(self, experiment: str, stage: str) -> int:
         """GPUs a job needs, for cluster executors: vLLM generation takes the model's tensor-parallel
         GPUs; training takes train.gpus or those, unless it is LoRA on a GGUF model (the CPU
-        default; launch.train_gpus)."""
-        from .models import get_spec
-
+        default; train.launch.train_gpus)."""
         cfg = self.exp(experiment)
         if stage in ("seeds", "generate"):          # the rules' names for the data stages
             cfg = C.data_config(cfg)
-        key = (cfg["models_sheet"], cfg["model"])
-        if key not in self._specs:                   # the sheet is read once, not once per job
-            self._specs[key] = get_spec(cfg)
-        spec = self._specs[key]
+        spec = self._spec(cfg)
         if stage == "train":
-            from .launch import train_gpus
+            from .train.launch import train_gpus
             return train_gpus(cfg, spec)
         return spec.gpus if spec.backend == "vllm" else 0
+
+    def threads(self, experiment: str, stage: str, cores: int) -> int:
+        """Cores a job can use: llama.cpp generation, training and the sandbox's workers take all
+        of them; a job that only joins shards, copies another run's seeds or asks a server (the
+        openai backend) takes one, so other jobs run beside it."""
+        cfg = self.exp(experiment)
+        if stage in GENERATION + ("execute",) and self.shards(experiment, "execute" if stage == "execute" else "generate") > 1:
+            return 1                                 # the gather job (the shard jobs take all cores)
+        if stage == "seeds" and cfg["seeds"]["file"]:
+            return 1
+        if stage in ("seeds", "generate", "evaluate") + GENERATION:
+            from .backends import backend_name
+            data = C.data_config(cfg) if stage != "evaluate" else cfg
+            if backend_name(data, self._spec(data)) == "openai":
+                return 1
+        return cores
 
     def scorer_sources(self) -> list[str]:
         """The code that decides a verdict: a change to it re-scores samples without regenerating them."""
         root = repo_path("selfalign")
-        files = sorted((root / "evaluate").glob("*.py")) + [root / f for f in ("proof.py", "sandbox.py", "sandbox_server.py")]
-        return [str(f) for f in files]
+        files = sorted((root / "evaluate").glob("*.py")) + sorted((root / "sandbox").glob("*.py"))
+        return [str(f) for f in files if f.name != "reaper.py"]   # the reaper decides no verdict
 
     def train_launch(self, experiment: str, python: str) -> str:
-        """The words that start `selfalign` for the experiment's training job (launch.plan)."""
-        from .launch import plan
-        from .models import get_spec
+        """The words that start `selfalign` for the experiment's training job (train.launch.plan)."""
+        from .train.launch import plan
 
         cfg = self.exp(experiment)
         try:
-            return plan(cfg, get_spec(cfg)).command(python)
+            return plan(cfg, self._spec(cfg)).command(python)
         except C.ConfigError as e:
             raise SystemExit(f"selfalign: config error: {e}") from None
 
     def model_gpus(self, model: str) -> int:
         """GPUs of a model row's generation backend (vLLM's tensor-parallel size; 0 off vLLM)."""
-        from .models import read_sheet
+        from .model import read_sheet
 
         spec = read_sheet(self.cfg["models_sheet"])[model]
         return spec.gpus if spec.backend == "vllm" else 0
@@ -130,6 +208,16 @@ class Workflow:
         evals += [f"{r}/_base/{m}/eval/{b}.json" for b in self.benchmarks(variant="base")]
         return {"funnels": funnels, "evals": sorted(set(evals)),
                 "card": [f"{r}/{e}/{self.generator(e)}/dataset/README.md" for e in self.experiments]}
+
+
+def write_stage_config(smk) -> None:
+    """The stage_config rule's script: ``smk`` is Snakemake's object (config, wildcards, output)."""
+    wc = smk.wildcards
+    cfg = Workflow(smk.config).stage_config_of(wc.experiment, wc.model, wc.stage, wc.key)
+    path = C.write_stage_config(cfg, wc.stage, smk.output[0])
+    for log in smk.log:
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
+        Path(log).write_text(f"{wc.stage} config of experiment {wc.experiment}, model {wc.model}: {path}\n")
 
 
 PAPER_TABLES = ["main", "distillation", "ablation_exec_filter", "ablation_seed", "ablation_samples", "self_vs_teacher", "data",

@@ -30,7 +30,7 @@ def cfg():
 
 def _model_path():
     from selfalign.config import resolve
-    from selfalign.models import ModelError, get_spec, provision
+    from selfalign.model import ModelError, get_spec, provision
     cfg = resolve({})
     try:
         return provision(get_spec(cfg), cfg)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .base import Backend, Completion, GenerationStats
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..models import ModelSpec
+    from ..model import ModelSpec
 
 # name -> "module:Class"; the only place a backend is registered.
 REGISTRY: dict[str, str] = {
@@ -29,18 +29,29 @@ def backend_class(name: str) -> type[Backend]:
     return getattr(importlib.import_module(module), cls)
 
 
-def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | None = None,
-                 model_path: str | None = None, n_threads: int | None = None) -> Backend:
-    """The backend for the config's model (or ``spec``), weights provisioned. ``model_path``: a
-    trained HF checkpoint (full fine-tuning), used by every backend but llama.cpp, which loads the
-    GGUF base with ``lora_path`` instead; ``n_threads``: llama.cpp's CPU threads."""
-    from ..models import get_spec, provision
+def backend_name(cfg: dict, spec: "ModelSpec") -> str:
+    """The backend that serves ``spec`` under ``cfg``: its sheet row's, or the openai client when
+    ``backend.base_url`` points at a server (vLLM rows run in-process all the same)."""
+    if spec.backend == "openai" or (cfg["backend"].get("base_url") and spec.backend != "vllm"):
+        return "openai"
+    return spec.backend
 
+
+def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | None = None,
+                 model_path: str | None = None, n_threads: int | None = None,
+                 overrides: dict | None = None) -> Backend:
+    """The backend for the config's model (or ``spec``), weights provisioned: the one way a model
+    is built. ``model_path``: a trained HF checkpoint (full fine-tuning), used by every backend but
+    llama.cpp, which loads the GGUF base with ``lora_path`` instead; ``n_threads``: llama.cpp's CPU
+    threads; ``overrides``: ``backend`` settings for this one model (e.g. the export check's)."""
+    from ..model import get_spec, provision
+
+    if overrides:
+        cfg = {**cfg, "backend": {**cfg["backend"], **overrides}}
     spec = spec or get_spec(cfg)
-    name = spec.backend
-    if name == "openai" or (cfg["backend"].get("base_url") and name != "vllm"):
-        return backend_class("openai")(base_url=cfg["backend"]["base_url"], model=spec.name,
-                                       concurrency=cfg["backend"]["concurrency"])
+    name = backend_name(cfg, spec)
+    if name == "openai":
+        return backend_class(name).from_config(None, cfg, spec=spec)
     if name == "llamacpp":
         return backend_class(name).from_config(str(provision(spec, cfg)), cfg, spec=spec, lora_path=lora_path,
                                                n_threads=n_threads)
@@ -48,4 +59,4 @@ def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | No
     return backend_class(name).from_config(path, cfg, spec=spec, lora_path=lora_path)
 
 
-__all__ = ["Backend", "Completion", "GenerationStats", "REGISTRY", "backend_class", "load_backend"]
+__all__ = ["Backend", "Completion", "GenerationStats", "REGISTRY", "backend_class", "backend_name", "load_backend"]

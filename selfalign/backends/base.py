@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import abc
+import hashlib
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 
 # finish_reason of a prompt the backend did not send: its tokens + max new tokens exceed the context
@@ -40,6 +44,38 @@ class GenerationStats:
         return d
 
 
+class Collector:
+    """One ``generate`` call's results, in prompt order: each completion is counted in the
+    backend's stats as it arrives, and a prompt is handed to ``progress`` once its ``n`` are in."""
+
+    def __init__(self, stats: GenerationStats, n_prompts: int, n: int,
+                 progress: Callable[[int, list[Completion]], None] | None):
+        self.stats, self.progress = stats, progress
+        self.results: list[list[Completion | None]] = [[None] * n for _ in range(n_prompts)]
+        self.left = [n] * n_prompts
+
+    def add(self, i: int, k: int, c: Completion) -> None:
+        """Sample ``k`` of prompt ``i``; the prompt is done with its ``n``-th."""
+        self.results[i][k] = c
+        self.stats.add(c)
+        self.left[i] -= 1
+        if self.left[i] == 0:
+            self._done(i)
+
+    def add_row(self, i: int, row: list[Completion]) -> None:
+        """Every sample of prompt ``i`` at once (a backend that returns them together)."""
+        self.results[i] = list(row)
+        for c in row:
+            self.stats.add(c)
+        self.left[i] = 0
+        self._done(i)
+
+    def _done(self, i: int) -> None:
+        self.stats.prompts += 1
+        if self.progress:
+            self.progress(i, self.results[i])
+
+
 class Backend(abc.ABC):
     """One model, many prompts. Implementations must honour ``stop`` and return the finish reason."""
 
@@ -60,6 +96,14 @@ class Backend(abc.ABC):
         (optional) are the prompts' record ids, for backends that seed each request by them;
         ``top_p`` None keeps the backend's own (sampling only: greedy decoding ignores it)."""
 
+    @contextmanager
+    def collect(self, n_prompts: int, n: int, progress=None) -> Iterator[Collector]:
+        """What every ``generate`` does around its decoding: results in prompt order, stats and
+        progress per finished prompt (:class:`Collector`), and the call's wall time in ``stats``."""
+        t0 = time.perf_counter()
+        yield Collector(self.stats, n_prompts, n, progress)
+        self.stats.seconds += time.perf_counter() - t0
+
     def count_tokens(self, text: str) -> int:  # pragma: no cover - overridden where cheap
         return len(text.split())
 
@@ -71,6 +115,13 @@ class Backend(abc.ABC):
 
     def __exit__(self, *exc):
         self.close()
+
+
+def sample_seed(seed: int | None, prompt: str, k: int) -> int:
+    """The sampler seed of sample ``k`` of ``prompt``: from the run seed and the prompt's text, so a
+    prompt gets the same samples whichever call or batch it is sent in (llama.cpp, openai)."""
+    h = hashlib.blake2b(f"{seed}|{k}|".encode() + prompt.encode(), digest_size=4).digest()
+    return int.from_bytes(h, "little") & 0x7FFFFFFF
 
 
 def truncate_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:

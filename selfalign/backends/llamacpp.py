@@ -8,16 +8,9 @@ prompt once. Prompts are visited in sorted order so neighbours share the longest
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import time
 
-from .base import Backend, Completion
-
-
-def sample_seed(seed: int | None, prompt: str, k: int) -> int:
-    h = hashlib.blake2b(f"{seed}|{k}|".encode() + prompt.encode(), digest_size=4).digest()
-    return int.from_bytes(h, "little") & 0x7FFFFFFF
+from .base import Backend, Completion, sample_seed
 
 
 class LlamaCppBackend(Backend):
@@ -70,31 +63,17 @@ class LlamaCppBackend(Backend):
                  keys=None, top_p=None):  # seeds derive from the prompt text here; keys are not needed
         from .llamacpp_engine import EngineJob
 
-        t0 = time.perf_counter()
-        results: list[list[Completion | None]] = [[None] * n for _ in prompts]
-        left = [n] * len(prompts)
         jobs = []
         for i in sorted(range(len(prompts)), key=lambda i: prompts[i]):
             tokens = self.tokenize(prompts[i])
             for k in range(n):
                 jobs.append(EngineJob((i, k), tokens, temperature, max_tokens,
                                       sample_seed(seed, prompts[i], k), list(stop or []), top_p))
-
-        def on_result(r) -> None:
-            i, k = r.key
-            c = Completion(text=r.text, finish_reason=r.finish_reason, prompt_tokens=r.prompt_tokens,
-                           completion_tokens=r.completion_tokens, cached_tokens=r.cached_tokens)
-            results[i][k] = c
-            self.stats.add(c)
-            left[i] -= 1
-            if left[i] == 0:
-                self.stats.prompts += 1
-                if progress:
-                    progress(i, results[i])
-
-        self.engine.run(jobs, on_result)
-        self.stats.seconds += time.perf_counter() - t0
-        return results  # type: ignore[return-value]
+        with self.collect(len(prompts), n, progress) as out:
+            self.engine.run(jobs, lambda r: out.add(*r.key, Completion(
+                text=r.text, finish_reason=r.finish_reason, prompt_tokens=r.prompt_tokens,
+                completion_tokens=r.completion_tokens, cached_tokens=r.cached_tokens)))
+        return out.results  # type: ignore[return-value]
 
     def close(self) -> None:
         engine = getattr(self, "engine", None)

@@ -12,7 +12,7 @@ so a shared few-shot block or the ``n`` samples of one prompt cost their prompt 
 Determinism: everything the engine does is a function of the job list alone (slot assignment,
 batch layout, KV placement after a clear, per-job sampler seeds), so the same jobs give the same
 text. llama.cpp's numerics do depend on which sequences share a step, so a *different* job list can
-change a prompt's output slightly; callers that resume (``generate._run_jobs``) therefore cut their
+change a prompt's output slightly; callers that resume (``generate.run_jobs``) therefore cut their
 work into fixed groups and re-run a whole group.
 """
 from __future__ import annotations

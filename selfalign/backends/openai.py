@@ -12,8 +12,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from .base import Backend, Completion, truncate_at_stop
-from .llamacpp import sample_seed
+from .base import Backend, Completion, sample_seed, truncate_at_stop
 
 
 class OpenAIBackend(Backend):
@@ -74,20 +73,9 @@ class OpenAIBackend(Backend):
 
     def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None,
                  keys=None, top_p=None):  # seeds derive from the prompt text here; keys are not needed
-        t0 = time.perf_counter()
-        results: list[list[Completion]] = [[None] * n for _ in prompts]  # type: ignore[list-item]
-        remaining = [n] * len(prompts)
-        with ThreadPoolExecutor(self.concurrency) as pool:
+        with self.collect(len(prompts), n, progress) as out, ThreadPoolExecutor(self.concurrency) as pool:
             futs = {pool.submit(self._one, p, k, temperature, max_tokens, stop, seed, top_p): (i, k)
                     for i, p in enumerate(prompts) for k in range(n)}
             for fut, (i, k) in futs.items():
-                c = fut.result()
-                results[i][k] = c
-                self.stats.add(c)
-                remaining[i] -= 1
-                if remaining[i] == 0:
-                    self.stats.prompts += 1
-                    if progress:
-                        progress(i, results[i])
-        self.stats.seconds += time.perf_counter() - t0
-        return results
+                out.add(i, k, fut.result())
+        return out.results  # type: ignore[return-value]

@@ -18,7 +18,6 @@ replace the engine by a fake to check what is ours (length guard, chunks, seeds,
 from __future__ import annotations
 
 import hashlib
-import time
 
 from .base import PROMPT_TOO_LONG, Backend, Completion
 
@@ -70,46 +69,37 @@ class VLLMBackend(Backend):
 
     def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None, keys=None,
                  top_p=None):
-        t0 = time.perf_counter()
         top_p = self.top_p if top_p is None else top_p   # a benchmark's protocol may set its own
         keys = keys if keys is not None else prompts        # without record ids: the prompt text
         if len(keys) != len(prompts):
             raise ValueError(f"{len(keys)} keys for {len(prompts)} prompts")
-        results: list[list[Completion] | None] = [None] * len(prompts)
-
-        def done(i: int, row: list[Completion]) -> None:
-            results[i] = row
-            for c in row:
-                self.stats.add(c)
-            self.stats.prompts += 1
-            if progress:
-                progress(i, row)
-
-        token_ids = [self.tokenizer.encode(p) for p in prompts]
-        fits = []
-        for i, ids in enumerate(token_ids):
-            if len(ids) + max_tokens > self.context:
-                self.stats.extra["skipped_prompt_too_long"] += 1
-                done(i, [Completion(text="", finish_reason=PROMPT_TOO_LONG, prompt_tokens=len(ids)) for _ in range(n)])
-            else:
-                fits.append(i)
-        lora = None
-        if self.lora_path:
-            from vllm.lora.request import LoRARequest
-            lora = LoRARequest("sft", 1, self.lora_path)
-        for start in range(0, len(fits), self.chunk_prompts):
-            chunk = fits[start:start + self.chunk_prompts]
-            params = [self.sampling_params(n=n, temperature=temperature, top_p=top_p if temperature > 0 else 1.0,
-                                           max_tokens=max_tokens, stop=list(stop or []),
-                                           seed=request_seed(seed, keys[i])) for i in chunk]
-            outs = self.llm.generate([{"prompt_token_ids": token_ids[i]} for i in chunk], params,
-                                     lora_request=lora, use_tqdm=False)
-            if len(outs) != len(chunk):
-                raise RuntimeError(f"vLLM returned {len(outs)} outputs for {len(chunk)} requests")
-            self.stats.extra["chunks"] += 1
-            for i, o in zip(chunk, outs):
-                cached = getattr(o, "num_cached_tokens", 0) or 0
-                done(i, [Completion(text=c.text, finish_reason=c.finish_reason or "stop", prompt_tokens=len(token_ids[i]),
-                                    completion_tokens=len(c.token_ids), cached_tokens=cached) for c in o.outputs])
-        self.stats.seconds += time.perf_counter() - t0
-        return results
+        with self.collect(len(prompts), n, progress) as out:
+            token_ids = [self.tokenizer.encode(p) for p in prompts]
+            fits = []
+            for i, ids in enumerate(token_ids):
+                if len(ids) + max_tokens > self.context:
+                    self.stats.extra["skipped_prompt_too_long"] += 1
+                    out.add_row(i, [Completion(text="", finish_reason=PROMPT_TOO_LONG, prompt_tokens=len(ids))
+                                    for _ in range(n)])
+                else:
+                    fits.append(i)
+            lora = None
+            if self.lora_path:
+                from vllm.lora.request import LoRARequest
+                lora = LoRARequest("sft", 1, self.lora_path)
+            for start in range(0, len(fits), self.chunk_prompts):
+                chunk = fits[start:start + self.chunk_prompts]
+                params = [self.sampling_params(n=n, temperature=temperature, top_p=top_p if temperature > 0 else 1.0,
+                                               max_tokens=max_tokens, stop=list(stop or []),
+                                               seed=request_seed(seed, keys[i])) for i in chunk]
+                outs = self.llm.generate([{"prompt_token_ids": token_ids[i]} for i in chunk], params,
+                                         lora_request=lora, use_tqdm=False)
+                if len(outs) != len(chunk):
+                    raise RuntimeError(f"vLLM returned {len(outs)} outputs for {len(chunk)} requests")
+                self.stats.extra["chunks"] += 1
+                for i, o in zip(chunk, outs):
+                    cached = getattr(o, "num_cached_tokens", 0) or 0
+                    out.add_row(i, [Completion(text=c.text, finish_reason=c.finish_reason or "stop",
+                                               prompt_tokens=len(token_ids[i]), completion_tokens=len(c.token_ids),
+                                               cached_tokens=cached) for c in o.outputs])
+        return out.results  # type: ignore[return-value]

@@ -2,7 +2,7 @@
 
 Every benchmark module's ``load(cfg) -> Benchmark`` (selfalign/evaluate/base.py) reads its data,
 raising ``DataMissing`` when it is not available, and knows the official harness it follows.
-Evaluation is two steps, as in evalplus: ``codegen.generate_samples`` writes a samples file from a
+Evaluation is two steps, as in evalplus: ``generate.generate_samples`` writes a samples file from a
 model, ``score.score_file`` scores any samples file in our bubblewrap sandbox
 (``python -m selfalign evaluate generate|score``).
 """

@@ -2,7 +2,7 @@
 benchmark-level settings (metrics, stop strings, libraries, the official harness it follows).
 
 A benchmark module's ``load(cfg) -> Benchmark`` reads the data (raising ``DataMissing`` when it
-is not there). Generation (``codegen.py``) asks each problem for its prompt; scoring
+is not there). Generation (``generate.py``) asks each problem for its prompt; scoring
 (``score.py``) asks it for the sandbox runs (``Unit``) that check a solution. A *solution* is a
 whole program text that defines what the benchmark calls (evalplus's convention); a model's
 *completion* becomes one through ``Problem.solution``.
@@ -45,7 +45,7 @@ class Unit:
     suite: str                      # "base", "plus", "class", ...
     source: str
     timeout_s: float
-    nonce: str | None               # the pass nonce the program prints (selfalign/proof.py)
+    nonce: str | None               # the pass nonce the program prints (selfalign/sandbox/proof.py)
     name: str = ""
     # parts proven one by one inside the run (name -> nonce; e.g. ClassEval's test classes): a
     # part passes when its nonce was printed, whatever happened to the run after it
@@ -118,7 +118,7 @@ def read_rows(spec: str, name: str) -> tuple[list[dict], dict]:
 
 def data_files(spec: str | None, name: str) -> tuple[list[Path] | None, dict]:
     """The local files of ``spec`` with their sha256 (None for an ``hf:`` id); DataMissing if absent."""
-    from ..models import sha256_file
+    from ..model import sha256_file
 
     if spec and spec.startswith("hf:"):
         return None, {"source": spec}
@@ -142,19 +142,21 @@ def hub_rows(spec: str, name: str) -> list[dict]:
 
 
 def pass_at_1_by(per: list[dict], metric: str) -> dict:
-    """pass@1 (mean over samples) per value of each problem's ``group`` (difficulty, library, ...)."""
-    groups: dict[str, list[float]] = {}
+    """pass@1 per value of each problem's ``group`` (difficulty, library, ...): the estimator's mean
+    over the group's problems that have samples (metrics.per_problem)."""
+    from .metrics import per_problem
+
+    groups: dict[str, tuple[list[int], list[int]]] = {}
     for row in per:
         if "group" in row and row["n"]:
-            groups.setdefault(row["group"], []).append(row["correct"][metric] / row["n"])
-    return {g: {"problems": len(v), "pass@1": round(100 * sum(v) / len(v), 2)} for g, v in sorted(groups.items())}
+            ns, cs = groups.setdefault(row["group"], ([], []))
+            ns.append(row["n"])
+            cs.append(row["correct"][metric])
+    return {g: {"problems": len(ns), "pass@1": round(100 * float(per_problem(ns, cs, 1).mean()), 2)}
+            for g, (ns, cs) in sorted(groups.items())}
 
 
 def write_skip(path: str | Path, benchmark: str, reason: str, **extra) -> None:
     from ..records import write_json_atomic
     write_json_atomic(path, {"benchmark": benchmark, "skipped": reason, **extra})
 
-
-def read_result(path: str | Path) -> dict:
-    with open(path) as f:
-        return json.load(f)

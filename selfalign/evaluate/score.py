@@ -2,7 +2,7 @@
 the benchmark's own metrics; one result JSON (``summary[metric]["pass@1"]`` in percent).
 
 A sample passes metric M when every suite M lists passes; a suite passes when every one of its
-units (sandbox runs) passes — and a unit passes only with its nonce printed (selfalign/proof.py).
+units (sandbox runs) passes — and a unit passes only with its nonce printed (selfalign/sandbox/proof.py).
 A benchmark problem without samples counts as failed, and is listed (``missing_samples``);
 samples of unknown tasks are counted and ignored (evalplus warns likewise).
 """
@@ -127,8 +127,8 @@ def default_sandbox_factory(cfg: dict, workers: int):
 def score_file(cfg: dict, benchmark: str, samples_path: str | Path, out: str | Path, workers: int | None = None) -> dict:
     """``python -m selfalign evaluate score``: the result JSON of ``samples_path`` on ``benchmark``."""
     from . import loader
-    from ..models import sha256_file
-    from ..provenance import provenance
+    from ..model import sha256_file
+    from ..report.provenance import provenance
     from ..records import write_json_atomic
     from ..sandbox import default_workers
 

@@ -15,7 +15,7 @@ def _resp(rid, code, tests):
 
 NUMPY = _resp("np", "import numpy as np\n\ndef norm(v):\n    return float(np.sqrt(np.dot(v, v)))",
               "assert norm([3, 4]) == 5.0")
-# the tests run as __main__ (selfalign/proof.py), so a main block there would wait for stdin
+# the tests run as __main__ (selfalign/sandbox/proof.py), so a main block there would wait for stdin
 MAIN = _resp("main", "def twice(x):\n    return 2 * x\n\nif __name__ == '__main__':\n    n = int(input())\n    print(twice(n))",
              "assert twice(4) == 8\n\nif __name__ == \"__main__\":\n    print(twice(int(input())))")
 

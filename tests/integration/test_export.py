@@ -11,7 +11,7 @@ def test_random_lora_roundtrips_through_gguf(tmp_path, cfg, model_path):
     from peft import LoraConfig, get_peft_model
 
     from selfalign.backends.llamacpp import LlamaCppBackend
-    from selfalign.models import cache_dir, get_spec
+    from selfalign.model import cache_dir, get_spec
     from selfalign.prompts import sft_prompt
     from selfalign.train import load_base, verify_export, write_gguf_lora
 

@@ -2,7 +2,7 @@
 in the persistent sandbox and the one-shot one, for evaluation and for the execution filter."""
 import pytest
 
-from selfalign import proof
+from selfalign.sandbox import proof
 from selfalign.execute import proven_job
 from selfalign.sandbox import Job, Sandbox, SandboxLimits
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from selfalign.config import REPO_ROOT
-from selfalign.reaper import UID_BASE, UID_SLOTS
+from selfalign.sandbox.reaper import UID_BASE, UID_SLOTS
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +73,7 @@ def test_writes_inside_own_tmp_work_and_vanish(sandbox):
     assert not Path("/tmp/x.txt").exists()
 
 
-@pytest.mark.parametrize("path", [str(REPO_ROOT / "selfalign" / "sandbox.py"), "/root/.bashrc", "/etc/shadow",
+@pytest.mark.parametrize("path", [str(REPO_ROOT / "selfalign" / "sandbox" / "__init__.py"), "/root/.bashrc", "/etc/shadow",
                                   "/etc/passwd"])
 def test_cannot_read_host_files(sandbox, path):
     v = sandbox.run(f"print(open({path!r}).read()[:50])")
@@ -180,7 +180,7 @@ def test_missing_bwrap_is_refused(monkeypatch):
 
     from selfalign import sandbox as S
     real = sh.which
-    monkeypatch.setattr(S.shutil, "which", lambda t: None if t == "bwrap" else real(t))
+    monkeypatch.setattr(sh, "which", lambda t: None if t == "bwrap" else real(t))
     with pytest.raises(S.SandboxUnavailable, match="--unsafe-no-sandbox"):
         S.Sandbox()
 
@@ -228,10 +228,10 @@ def test_persistent_sandboxes_outlive_the_pool_threads_that_used_them():
     sb = Sandbox(SandboxLimits(timeout_s=5), workers=2)
     try:
         assert {v.verdict for v in sb.run_many(["print(1)"] * 4, 2)} == {"pass"}
-        pids = sorted(z.proc.pid for z in sb._zygotes.values())
+        pids = sorted(z.proc.pid for z in sb.servers.values())
         time.sleep(0.5)
         assert {v.verdict for v in sb.run_many(["print(1)"] * 4, 2)} == {"pass"}
-        assert sorted(z.proc.pid for z in sb._zygotes.values()) == pids
+        assert sorted(z.proc.pid for z in sb.servers.values()) == pids
     finally:
         sb.close()
 
@@ -239,7 +239,7 @@ def test_persistent_sandboxes_outlive_the_pool_threads_that_used_them():
 def test_closing_a_persistent_sandbox_ends_its_servers():
     sb = Sandbox_one_worker()
     assert sb.run("print(1)").verdict == "pass"
-    dirs = [z.dir for z in sb._zygotes.values()]
+    dirs = [z.dir for z in sb.servers.values()]
     assert dirs and any(d in l for d in dirs for l in _procs_of_sandbox_uids(0, servers=True))
     sb.close()
     assert not any(d in l for d in dirs for l in _procs_of_sandbox_uids(servers=True))

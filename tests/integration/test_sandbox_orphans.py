@@ -56,7 +56,7 @@ def test_killed_harness_leaves_no_sandbox_processes(sandbox):
         time.sleep(0.2)
     assert not left, f"sandbox processes outlived the harness: {left}"
     # what it leaves is empty cgroups at most, which the next sandbox's reaper removes
-    from selfalign.reaper import CGROUP_PREFIX, cgroup2_root, reap_orphans
+    from selfalign.sandbox.reaper import CGROUP_PREFIX, cgroup2_root, reap_orphans
     reap_orphans()
     root = cgroup2_root()
     assert not (root and list(root.rglob(f"{CGROUP_PREFIX}{p.pid}.*"))), "the dead harness's cgroups were left"
@@ -64,7 +64,7 @@ def test_killed_harness_leaves_no_sandbox_processes(sandbox):
 
 DEAD_HARNESS = """
 import os, subprocess, sys
-from selfalign.reaper import Containment
+from selfalign.sandbox.reaper import Containment
 uid = int(sys.argv[1])
 c = Containment()
 cmd = c.wrap(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "300"], 0)
@@ -96,7 +96,7 @@ def test_a_new_sandbox_reaps_only_what_a_dead_harness_left(cgroup):
     """A new Sandbox() kills the chain a dead harness left (found by its cgroup, or by its marker
     alone), and nothing else: not a process in systemd's DynamicUser range, not an unmarked
     orphan under a sandbox uid, not a live harness's chain."""
-    from selfalign.reaper import UID_BASE, Containment
+    from selfalign.sandbox.reaper import UID_BASE, Containment
     from selfalign.sandbox import Sandbox, reap_orphans
 
     if cgroup == "1" and Containment().cgroup is None:
@@ -137,15 +137,15 @@ def test_a_new_sandbox_reaps_only_what_a_dead_harness_left(cgroup):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: cgroups for the sandbox are made in root mode here")
 def test_persistent_workers_live_in_their_cgroup_and_close_removes_it():
-    from selfalign.reaper import _cgroup_pids
+    from selfalign.sandbox.reaper import _cgroup_pids
     from selfalign.sandbox import Sandbox
 
     sb = Sandbox(workers=2)
-    cg = sb._contain.cgroup
+    cg = sb.containment.cgroup
     if cg is None:
         pytest.skip("no writable cgroup v2 here (needs root, or a cgroup delegated to this user)")
     assert [v.verdict for v in sb.run_many(["pass"] * 4, 2)] == ["pass"] * 4
-    servers = {z.proc.pid for z in sb._zygotes.values()}
+    servers = {z.proc.pid for z in sb.servers.values()}
     inside = set(_cgroup_pids(cg))
     assert servers and servers <= inside, (servers, inside)   # each worker's whole chain is in it
     assert sorted(p.name for p in cg.iterdir() if p.is_dir()) == ["w0", "w1"]

@@ -1,6 +1,6 @@
 import json
 
-from selfalign.card import export_dataset
+from selfalign.report.card import export_dataset
 from selfalign.config import resolve
 from selfalign.records import SFTExample, Seed, write_jsonl_atomic
 

@@ -1,6 +1,9 @@
+import json
+
 import pytest
 
 from selfalign import config as C
+from selfalign.config import load_schema
 
 
 def test_defaults_fill_every_key(cfg):
@@ -83,3 +86,102 @@ def test_ablations_share_only_unchanged_upstream():
     assert w.source("direct", "seeds") == "selfalign" and w.source("direct", "instructions") == "direct"
     assert all(w.source("random", s) == "selfalign" for s in ("seeds", "concepts", "instructions", "responses", "execute"))
     assert w.data("random", "m", "execute") == "results/selfalign/m/executions.jsonl"
+
+
+# -------------------------------------------------------------------- stage configs and the schema
+def _set(cfg: dict, dotted: str, value) -> dict:
+    import copy
+    out = copy.deepcopy(cfg)
+    node = out
+    *parents, key = dotted.split(".")
+    for p in parents:
+        node = node[p]
+    node[key] = value
+    return out
+
+
+def test_every_top_level_key_says_which_stages_read_it():
+    schema = load_schema()
+    unsaid = [k for k, sub in schema["properties"].items() if "stages" not in sub]
+    assert unsaid == [], f"give these keys a `stages:` annotation in config/schema.yaml: {unsaid}"
+    bad = {"properties": {"x": {"stages": ["nope"]}}}
+    with pytest.raises(C.ConfigError, match=r"x: stages: 'nope' is not a stage"):
+        C.stage_sections(bad)
+
+
+def test_a_key_changes_the_config_name_of_exactly_the_stages_annotated_for_it():
+    """Perturb every key of the schema that holds a value: the stages whose config file name
+    changes are those its `stages:` or a section's above it names, and the paper (it reads
+    everything); no other."""
+    schema, cfg = load_schema(), C.resolve({})
+    before = {s: C.stage_key(cfg, s) for s in C.STAGES}
+    checked = 0
+
+    def walk(node, prefix, inherited):
+        nonlocal checked
+        for key, sub in (node.get("properties") or {}).items():
+            path, stages = prefix + key, inherited | set(sub.get("stages", []))
+            if "properties" in sub:
+                walk(sub, path + ".", stages)
+            elif path not in ("model", "seed", "experiment"):   # model, seed: in every name; experiment: the folder
+                after = {s: C.stage_key(_set(cfg, path, "__changed__"), s) for s in C.STAGES}
+                changed = {s for s in C.STAGES if after[s] != before[s]}
+                assert changed == stages | {"paper"}, (path, changed, stages)
+                checked += 1
+
+    walk(schema, "", set())
+    assert checked > 150, checked
+    for key in ("model", "seed"):
+        after = {s: C.stage_key(_set(cfg, key, "__changed__"), s) for s in C.STAGES}
+        assert all(after[s] != before[s] for s in C.STAGES), key
+
+
+def test_the_stages_read_what_the_pipeline_relies_on():
+    s = C.STAGE_SECTIONS
+    assert "sandbox" in s["execute"] and "sandbox" in s["evaluate"] and "sandbox" not in s["select"]
+    assert {"seeds.decontamination", "evaluate.data", "generate.fewshot_file"} <= set(s["select"])
+    assert "teacher" in s["seeds"] and "select" not in s["train"] and "train" not in s["evaluate"]
+
+
+def test_stage_config_paths_write_nothing_and_a_written_config_must_match_its_name(tmp_path):
+    cfg = C.resolve({})
+    path = C.stage_config_path(cfg, "select", tmp_path)
+    assert not tmp_path.joinpath(cfg["experiment"]).exists()
+    assert path == tmp_path / "selfalign" / "gemma3-270m" / f"select-{C.stage_key(cfg, 'select')}.json"
+    C.write_stage_config(cfg, "select", path)
+    assert json.loads(path.read_text()) == cfg
+    other = _set(cfg, "select.mode", "random")
+    with pytest.raises(C.ConfigError, match="the name does not match"):
+        C.write_stage_config(other, "select", path)
+
+
+def test_the_model_wildcard_is_the_experiments_model():
+    import re
+
+    from selfalign.workflow import Workflow
+    w = Workflow({"ablations": {"t": {"teacher": "qwen2.5-coder-0.5b-instruct"}}})
+    data, trained = w.model_constraint("data"), w.model_constraint("trained")
+
+    def match(constraint, path):
+        return re.fullmatch(rf"results/(?P<e>[A-Za-z0-9_.-]+)/(?P<m>{constraint})/seeds\.jsonl", path) is not None
+
+    assert match(data, "results/selfalign/gemma3-270m/seeds.jsonl")
+    assert match(data, "results/t/qwen2.5-coder-0.5b-instruct/seeds.jsonl")
+    assert not match(data, "results/t/gemma3-270m/seeds.jsonl")            # t's data is the teacher's
+    assert not match(data, "results/other-run/gemma3-270m/seeds.jsonl")    # not an experiment of this config
+    assert match(trained, "results/t/gemma3-270m/seeds.jsonl") and not match(trained, "results/t/qwen2.5-coder-0.5b-instruct/seeds.jsonl")
+    # _base/{model}: the job runs with that model's config
+    assert "/qwen2.5-coder-0.5b-instruct/" in w.stage_config("selfalign", "evaluate", "qwen2.5-coder-0.5b-instruct", "any")
+    assert w.stage_config("selfalign", "evaluate", "gemma3-270m", "any") == w.stage_config("selfalign", "evaluate")
+
+
+def test_threads_are_what_a_job_can_use():
+    from selfalign.workflow import Workflow
+    w = Workflow({"shards": {"generate": 3}, "ablations": {"copy": {"seeds": {"file": "elsewhere/seeds.jsonl"}},
+                                                           "served": {"backend": {"base_url": "http://x/v1"}}}})
+    assert w.threads("selfalign", "responses", 8) == 1             # sharded: the rule only joins
+    assert w.threads("selfalign", "generate", 8) == 8              # a shard decodes with llama.cpp
+    assert w.threads("selfalign", "execute", 8) == 8 and w.threads("selfalign", "train", 8) == 8
+    assert w.threads("copy", "seeds", 8) == 1 and w.threads("selfalign", "seeds", 8) == 8
+    assert w.threads("served", "generate", 8) == 1 and w.threads("served", "evaluate", 8) == 1
+    assert w.seeds_file("copy") == ["elsewhere/seeds.jsonl"] and w.seeds_file("selfalign") == []

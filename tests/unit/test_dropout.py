@@ -6,8 +6,8 @@ import pytest
 pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
-from selfalign.models import read_sheet  # noqa: E402
-from selfalign.train import FAMILY_MODEL_TYPE, _DROPOUT, dropout_settings, load_causal_lm  # noqa: E402
+from selfalign.model import read_sheet  # noqa: E402
+from selfalign.train.load import FAMILY_MODEL_TYPE, _DROPOUT, dropout_settings, load_causal_lm  # noqa: E402
 
 TINY = dict(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
             num_key_value_heads=1, head_dim=8, max_position_embeddings=64)

@@ -102,6 +102,17 @@ def test_pass_at_k_and_standard_error():
     assert within(60.0, 3.0, 65.9) is True and within(60.0, 2.0, 65.9) is False and within(None, 1, 2) is None
 
 
+def test_pass_at_1_by_group_is_the_same_estimator_over_each_group():
+    from selfalign.evaluate.base import pass_at_1_by
+    from selfalign.evaluate.metrics import pass_at_k
+    per = [{"group": "easy", "n": 5, "correct": {"base": 5}}, {"group": "easy", "n": 5, "correct": {"base": 2}},
+           {"group": "hard", "n": 4, "correct": {"base": 1}}, {"group": "hard", "n": 0, "correct": {"base": 0}},
+           {"n": 3, "correct": {"base": 3}}]                     # no group: not in any
+    by = pass_at_1_by(per, "base")
+    assert by == {"easy": {"problems": 2, "pass@1": 70.0}, "hard": {"problems": 1, "pass@1": 25.0}}
+    assert by["easy"]["pass@1"] == pass_at_k([5, 5], [5, 2], 1)[0]
+
+
 def test_samples_file_errors_name_the_line(tmp_path):
     from selfalign.evaluate.samples import SamplesError, read_samples
     from selfalign.records import RecordError
@@ -121,7 +132,7 @@ def test_samples_file_errors_name_the_line(tmp_path):
 
 def test_instruct_code_extraction_and_sample_rows(cfg):
     from selfalign.backends.base import Completion
-    from selfalign.evaluate.codegen import sample_rows
+    from selfalign.evaluate.generate import sample_rows
     assert code_of_response("def f():\n    return 1\n```\nExplanation") == "def f():\n    return 1\n"
     (p,) = loader("humaneval")(cfg).problems[:1]
     rows = sample_rows(p, "instruct", [Completion("def has_close_elements(n, t):\n    return True\n```\n", "stop")])

@@ -1,10 +1,10 @@
-"""How the train rule launches training (selfalign/launch.py), the accelerate configs it names, and
+"""How the train rule launches training (selfalign/train/launch.py), the accelerate configs it names, and
 gradient accumulation over processes. Nothing here runs on a GPU."""
 import pytest
 
 from selfalign.config import ConfigError, resolve
-from selfalign.launch import ACCELERATE_DIR, plan, train_gpus
-from selfalign.models import read_sheet
+from selfalign.train.launch import ACCELERATE_DIR, plan, train_gpus
+from selfalign.model import read_sheet
 from selfalign.train import TrainError, grad_accumulation
 
 SHEET = read_sheet()

@@ -3,7 +3,7 @@ import types
 
 import pytest
 
-from selfalign import models as M
+from selfalign import model as M
 
 HEADER = "\t".join(M.SHEET_COLUMNS)
 

@@ -1,8 +1,11 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from selfalign import paper
+from selfalign.paper import ablations
+from selfalign.paper import results as R
 from selfalign.config import resolve
 
 
@@ -56,7 +59,10 @@ def test_tables_put_numbers_in_the_right_cells(results, tmp_path):
     for f in ("funnel", "pass_rate", "scale", "ablation_exec_filter", "cpu_models"):
         assert (tmp_path / "figures" / f"{f}.png").stat().st_size > 1000
         assert (tmp_path / "figures" / f"{f}.pdf").exists()
-    assert len(out["tables"]) == 9
+    # exactly what the paper rule declares as its outputs
+    from selfalign.workflow import PAPER_FIGURES, PAPER_TABLES
+    assert out["tables"] == PAPER_TABLES
+    assert [Path(f).stem for f in out["figures"] if f.endswith(".png")] == PAPER_FIGURES
 
 
 def test_rebuild_is_byte_identical(results, tmp_path):
@@ -76,9 +82,9 @@ def test_missing_data_figures_say_so(tmp_path):
 
 
 def test_reference_values_come_from_the_csv():
-    ref = paper.load_reference()
-    assert paper.ref_value(ref, "main", "SelfCodeAlign", "HumanEval+") == 67.1
-    assert paper.ref_value(ref, "ablation_exec_filter", "random responses") == 61.6
+    ref = R.load_reference()
+    assert R.ref_value(ref, "main", "SelfCodeAlign", "HumanEval+") == 67.1
+    assert R.ref_value(ref, "ablation_exec_filter", "random responses") == 61.6
 
 
 def test_ablation_rows_come_from_their_experiments(tmp_path):
@@ -94,19 +100,19 @@ def test_ablation_rows_come_from_their_experiments(tmp_path):
         _write(r / exp / m / "eval" / "sft" / "humaneval.json", _eval(p1))
         _write(r / exp / m / "funnel.json", {"steps": [{"stage": "select", "step": "sft", "kept": int(p1), "dropped": 0}]})
     exps = experiment_configs(cfg)
-    res = paper.gather(r, list(exps))
-    ref = paper.load_reference()
-    seed = paper.table_seed(ref, res, exps, m, "humaneval")
+    res = R.gather(r, list(exps))
+    ref = R.load_reference()
+    seed = ablations.table_seed(ref, res, exps, m, "humaneval")
     val = lambda m: m.value if m is not None else None
     assert [val(row[2]) for row in seed.rows] == [58.0, 61.0, 65.0]
     assert seed.rows[1][1] == 64.0            # the paper's random-snippets figure beside ours
-    ex = paper.table_exec_filter(ref, res, exps, m, "humaneval")
+    ex = ablations.table_exec_filter(ref, res, exps, m, "humaneval")
     assert [val(row[2]) for row in ex.rows] == [65.0, 55.0, None]
-    samples = paper.table_samples(res, exps, m, "humaneval")
+    samples = ablations.table_samples(res, exps, m, "humaneval")
     assert [(row[0], row[2], val(row[3])) for row in samples.rows] == [(1, 50, 50.0), (5, 60, 60.0), (10, 65, 65.0)]
-    teachers = paper.configured_teachers(cfg)
+    teachers = ablations.configured_teachers(cfg)
     assert list(teachers) == ["starcoder2-3b", "llama3-8b", "starcoder2-15b", "deepseek-coder-33b", "codeqwen1.5-7b"]
-    matrix = paper.table_matrix(res, "selfalign", [m], "humaneval", exps, teachers)
+    matrix = ablations.table_matrix(res, "selfalign", [m], "humaneval", exps, teachers)
     assert len(matrix.header) == 3 + 5 + 1
 
 

@@ -1,5 +1,5 @@
 from selfalign.prompts import code_blocks, load_fewshot
-from selfalign.quality import code_similarity, copy_reason, exercises_response_code
+from selfalign.select.quality import code_similarity, copy_reason, exercises_response_code
 
 EX = {e.id: e for e in load_fewshot()}
 

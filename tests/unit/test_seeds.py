@@ -1,6 +1,7 @@
 import pytest
 
 from selfalign import seeds as S
+from selfalign.seeds import corpus, extract, filters, judge, typecheck
 from selfalign.textsim import near_duplicates
 
 GOOD = '''def scale(values, factor):
@@ -32,7 +33,7 @@ def raw_prefixed(a):
     r"""A prefixed string is not matched by the official query either."""
     return a
 '''
-    seeds, broken = S.extract_functions(text, "m.py")
+    seeds, broken = extract.extract_functions(text, "m.py")
     assert [s.name for s in seeds] == ["scale", "decorated"]
     assert seeds[0].docstring == "Multiply every value by factor." and seeds[0].lines == (1, 3)
     assert seeds[1].seed.startswith("def decorated")
@@ -40,7 +41,7 @@ def raw_prefixed(a):
 
 
 def test_broken_function_is_counted_not_fatal():
-    seeds, broken = S.extract_functions('def f(x):\n    """Doc."""\n    return x +\n', "bad.py")
+    seeds, broken = extract.extract_functions('def f(x):\n    """Doc."""\n    return x +\n', "bad.py")
     assert seeds == [] and broken == 1
 
 
@@ -51,17 +52,17 @@ def test_broken_function_is_counted_not_fatal():
     ('def f(x):\n    """D."""\n    if x:\n        return\n    return 0\n', True),
 ])
 def test_returns_value(code, keep):
-    assert S.returns_value(code) is keep
+    assert filters.returns_value(code) is keep
 
 
 def test_arg_count_lines_words_imports():
-    assert S.n_args(GOOD) == 2 and S.n_args('def f(*a, k=1, **kw):\n    """d"""\n    return 1') == 3
-    assert S.n_lines(GOOD) == 4
-    assert S.has_banned_word(GOOD + "    # Todo later\n", ["todo"]) and S.has_banned_word("debug(x)", ["bug"])
-    assert not S.has_banned_word(GOOD, ["todo", "fixme", "bug"])
-    assert S.uses_banned_import('def f(p):\n    """d"""\n    import os\n    return os.sep', ["os"])
-    assert S.uses_banned_import('def f(p):\n    """d"""\n    return sys.argv', ["sys"])
-    assert not S.uses_banned_import(GOOD, ["os", "sys"])
+    assert filters.n_args(GOOD) == 2 and filters.n_args('def f(*a, k=1, **kw):\n    """d"""\n    return 1') == 3
+    assert filters.n_lines(GOOD) == 4
+    assert filters.has_banned_word(GOOD + "    # Todo later\n", ["todo"]) and filters.has_banned_word("debug(x)", ["bug"])
+    assert not filters.has_banned_word(GOOD, ["todo", "fixme", "bug"])
+    assert filters.uses_banned_import('def f(p):\n    """d"""\n    import os\n    return os.sep', ["os"])
+    assert filters.uses_banned_import('def f(p):\n    """d"""\n    return sys.argv', ["sys"])
+    assert not filters.uses_banned_import(GOOD, ["os", "sys"])
 
 
 def test_near_duplicate_pair_and_distinct_kept():
@@ -116,15 +117,15 @@ def test_local_corpus_skips_bad_files(tmp_path):
     (tmp_path / "bin.py").write_bytes(b"\x00\x01binary")
     (tmp_path / "latin.py").write_bytes("s = 'caf\xe9'".encode("latin-1"))
     (tmp_path / "huge.py").write_text("x = 1\n" * 1000)
-    stats = S.CorpusStats()
-    files = list(S.iter_local_corpus(tmp_path, max_bytes=500, stats=stats))
+    stats = corpus.CorpusStats()
+    files = list(corpus.iter_local_corpus(tmp_path, max_bytes=500, stats=stats))
     assert [f for f, _ in files] == ["ok.py"]
     assert (stats.skipped_binary, stats.skipped_encoding, stats.skipped_size) == (1, 1, 1)
 
 
 def test_empty_corpus_dir_is_a_clear_error(tmp_path):
     with pytest.raises(S.SeedError, match="holds no .py files"):
-        list(S.iter_local_corpus(tmp_path))
+        list(corpus.iter_local_corpus(tmp_path))
 
 
 def test_stage_names_the_filter_that_emptied_it(cfg, tmp_path):
@@ -137,16 +138,16 @@ def test_stage_names_the_filter_that_emptied_it(cfg, tmp_path):
 @pytest.mark.skipif(__import__("shutil").which("node") is None,
                     reason="needs the system package nodejs (pyright's runtime; without it pyright tries the network)")
 def test_pyright_flags_errors_and_bisects():
-    errs = S.pyright_errors([GOOD, 'def f(x):\n    """d"""\n    return undefined_name + x\n'], batch_size=10)
+    errs = typecheck.pyright_errors([GOOD, 'def f(x):\n    """d"""\n    return undefined_name + x\n'], batch_size=10)
     assert errs == [0, 1] or (errs[0] == 0 and errs[1] >= 1)
 
 
 def test_judge_prompt_is_the_official_issue_thread():
     import random
-    data = S.load_judge_data()
+    data = judge.load_judge_data()
     assert len(data["shots"]) == 7
     seed_code = 'import re\n\n\ndef words(text):\n    """Return the words of `text`."""\n    return re.findall(r"\\w+", text)\n'
-    p = S.judge_prompt(seed_code, 7, random.Random(1), data)
+    p = judge.judge_prompt(seed_code, 7, random.Random(1), data)
     assert p.count("<issue_start>username_0:") == 8 and p.count("Upvotes: 200") == 7
     assert "enough information alone to re-implement the function" in p
     assert p.endswith('```\n\nHere is my description of this program:\n```\nReturn the words of `text`.\n```\n\n'
@@ -155,30 +156,30 @@ def test_judge_prompt_is_the_official_issue_thread():
     query = p[p.rindex("<issue_start>"):]
     assert '"""' not in query and "return re.findall" in query       # the docstring is shown apart
     # shots are shuffled per prompt
-    orders = {S.judge_prompt(seed_code, 7, random.Random(k), data)[:300] for k in range(6)}
+    orders = {judge.judge_prompt(seed_code, 7, random.Random(k), data)[:300] for k in range(6)}
     assert len(orders) > 1
 
 
 def test_judgement_counts_yes_against_no():
-    assert S.parse_judgement(" Yes") == "yes" and S.parse_judgement(" No, not enough") == "no"
-    assert S.parse_judgement(" yes or no") == "no"      # a tie is no (filter_dataset.py:356-364)
-    assert S.parse_judgement(" maybe") is None
+    assert judge.parse_judgement(" Yes") == "yes" and judge.parse_judgement(" No, not enough") == "no"
+    assert judge.parse_judgement(" yes or no") == "no"      # a tie is no (filter_dataset.py:356-364)
+    assert judge.parse_judgement(" maybe") is None
 
 
 def test_split_docstring():
-    doc, body = S.split_docstring('def f(x):\n    """Square x.\n\n    Returns an int.\n    """\n    return x * x\n')
+    doc, body = judge.split_docstring('def f(x):\n    """Square x.\n\n    Returns an int.\n    """\n    return x * x\n')
     # the first line has no indent, so nothing is dedented (filter_dataset.py:309-329 alike)
     assert doc == "Square x.\n\n    Returns an int." and '"""' not in body and "return x * x" in body
-    doc, _ = S.split_docstring('def f(x):\n    """\n    Square x.\n    """\n    return x * x\n')
+    doc, _ = judge.split_docstring('def f(x):\n    """\n    Square x.\n    """\n    return x * x\n')
     assert doc == "Square x."
 
 
 def test_seed_using_re_passes_pyright_after_autoimport():
     code = 'def words(text):\n    """Return the words of `text`."""\n    return re.findall(r"\\w+", text)\n'
-    fixed, status = S.infer_imports(code)
+    fixed, status = typecheck.infer_imports(code)
     assert status == "fixed" and fixed.startswith("import re")
-    assert S.pyright_errors([code, fixed], batch_size=10) == [1, 0] or S.pyright_errors([fixed])[0] == 0
-    assert S.infer_imports(GOOD) == (GOOD, "unchanged")
+    assert typecheck.pyright_errors([code, fixed], batch_size=10) == [1, 0] or typecheck.pyright_errors([fixed])[0] == 0
+    assert typecheck.infer_imports(GOOD) == (GOOD, "unchanged")
 
 
 def test_stage_runs_autoimport_before_the_type_check(cfg):
@@ -298,12 +299,12 @@ def test_judge_counts_answers_and_prompts_too_long():
     mk = lambda i, body: Seed(id=f"s{i}", seed=f'def f{i}(x):\n    """Doc {i}."""\n{body}', docstring="d", source="a", lines=(1, 3))
     seeds = [mk(0, "    return x\n"), mk(1, "    return x\n"), mk(2, "    return x\n" * 400), mk(3, "    return x\n")]
     fake = _FakeJudge([" Yes", " No", " hmm"], limit=8000)
-    keep, counts = S.judge_seeds(fake, seeds, 4, 1, 5, 42, shuffle=False)
+    keep, counts = judge.judge_seeds(fake, seeds, 4, 1, 5, 42, shuffle=False)
     assert keep == [True, False, False, False]
     assert counts == {"unparseable_answers": 1, "prompt_too_long": 1}
     # one fixed order: every prompt shares the four example threads
     heads = {p[:p.rindex("<issue_start>")] for p in fake.prompts}
     assert len(heads) == 1
     fake = _FakeJudge([" Yes"] * 4)
-    S.judge_seeds(fake, seeds, 7, 1, 5, 42, shuffle=True)
+    judge.judge_seeds(fake, seeds, 7, 1, 5, 42, shuffle=True)
     assert len({p[:p.rindex("<issue_start>")] for p in fake.prompts}) > 1

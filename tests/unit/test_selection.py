@@ -1,7 +1,7 @@
 from selfalign.prompts import load_fewshot
 from selfalign.records import Execution, Instruction, Response
-from selfalign.sanitize import augment_with_asserts
-from selfalign.selection import select_sft
+from selfalign.select.sanitize import augment_with_asserts
+from selfalign.select import select_sft
 
 SHOTS = load_fewshot()
 
@@ -139,7 +139,7 @@ def test_one_response_per_instruction_is_the_first_passing_in_a_seeded_shuffle(c
 
 
 def test_code_representation_and_syntax_errors(cfg):
-    from selfalign.sanitize import code_representation
+    from selfalign.select.sanitize import code_representation
     rep = code_representation('import os\n\ndef f(x):\n    """Doc."""\n    return x\n\nprint(f(1))\n')
     assert rep == "def f(x):\n    return x"
     assert code_representation("def f(:\n") is None and code_representation("x = 1") == ""

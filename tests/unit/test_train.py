@@ -53,7 +53,7 @@ def test_no_sft_data_fails_unless_allowed_then_sft_eval_is_skipped(tmp_path, cfg
     pytest.importorskip("torch")
     import json
 
-    from selfalign.evaluate.codegen import generate_samples
+    from selfalign.evaluate.generate import generate_samples
     from selfalign.evaluate.score import score_file
     from selfalign.train import TrainError, train
 

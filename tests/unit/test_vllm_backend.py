@@ -124,7 +124,7 @@ def stage(tmp_path):
 def test_a_long_seed_is_dropped_and_counted_not_fatal(stage):
     from selfalign.generate import run_stage
     from selfalign.records import iter_jsonl
-    from selfalign.report import _count
+    from selfalign.report.funnel import _count
 
     cfg, seeds, out = stage
     llm = FakeLLM(context=2048)

@@ -1,4 +1,5 @@
 """Every shipped config gives a complete DAG in a dry run."""
+import os
 import re
 import subprocess
 import sys
@@ -24,12 +25,41 @@ def jobs(out: str) -> dict:
 
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/ci.yaml", "config/cpu-qwen.yaml"])
 def test_cpu_configs_dry_run(configfile, tmp_path):
-    out = dry("--configfile", configfile, "--config", f"results_dir={tmp_path}/results")
+    extra = []
+    if configfile == "config/cpu-qwen.yaml":   # it takes the default run's seeds: there they are
+        seeds = tmp_path / "default-run" / "seeds.jsonl"
+        seeds.parent.mkdir()
+        seeds.write_text("")
+        extra = [f"seeds={{file: {seeds}}}"]
+    out = dry("--configfile", configfile, "--config", f"results_dir={tmp_path}/results", *extra)
     assert out.returncode == 0, out.stderr[-2000:]
     j = jobs(out.stdout)
     for rule in ("seeds", "concepts", "instructions", "responses", "execute", "select", "train", "eval_generate_base",
                  "eval_score_base", "eval_generate_sft", "eval_score_sft", "paper", "dataset_card"):
         assert j.get(rule) == 1, (rule, j)
+
+
+def test_another_runs_seeds_are_an_input_that_must_exist(tmp_path):
+    """seeds.file naming another run's seeds.jsonl: no rule of this config makes it again (its
+    {model} is not this experiment's generator), so a dry run without it names the file."""
+    out = dry("--configfile", "config/cpu-qwen.yaml", "--config", f"results_dir={tmp_path}/results",
+              f"seeds={{file: {tmp_path}/results/selfalign/gemma3-270m/seeds.jsonl}}")
+    assert out.returncode != 0
+    assert "Missing input files for rule seeds" in out.stderr + out.stdout
+    assert f"{tmp_path}/results/selfalign/gemma3-270m/seeds.jsonl" in out.stderr + out.stdout
+
+
+def test_a_model_that_is_not_the_experiments_has_no_rule(tmp_path):
+    out = dry("--configfile", "config/ci.yaml", "--config", f"results_dir={tmp_path}/results", "--",
+              f"{tmp_path}/results/ci/qwen2.5-coder-0.5b-instruct/seeds.jsonl")
+    assert out.returncode != 0 and "MissingRuleException" in out.stderr + out.stdout
+
+
+def test_a_dry_run_writes_no_config_file(tmp_path):
+    out = dry("--configfile", "config/ci.yaml", "--config", f"results_dir={tmp_path}/results")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert jobs(out.stdout)["stage_config"] == 10        # written by jobs, one a stage config
+    assert not (tmp_path / "results").exists()
 
 
 def test_paper_config_dry_run_has_every_ablation(tmp_path):
@@ -67,3 +97,48 @@ def test_bad_config_fails_with_one_line(tmp_path):
     out = dry("--configfile", str(bad))
     assert out.returncode != 0
     assert 'select.mode: "best" is not allowed' in out.stderr + out.stdout
+
+
+def test_a_config_change_reruns_exactly_the_stages_that_read_it(tmp_path):
+    """The stage configs are written by their jobs (run here for real: cheap), every other output is
+    marked up to date (--touch); then a dry run re-runs exactly the stages a changed key is
+    annotated for in config/schema.yaml, and their downstream, and nothing with no change."""
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))     # the jobs import this checkout
+
+    def sm(*args):
+        return subprocess.run([SNAKEMAKE, "-s", str(REPO_ROOT / "Snakefile"), "-d", str(tmp_path), "--cores", "1",
+                               "--configfile", str(REPO_ROOT / "config" / "ci.yaml"), *args],
+                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+
+    out = sm("--until", "stage_config")
+    assert out.returncode == 0, out.stderr[-2000:]
+    configs = sorted(p.name for p in (tmp_path / "results" / "_config" / "ci" / "gemma3-270m").glob("*.json"))
+    assert [c.split("-")[0] for c in configs] == ["concepts", "evaluate", "execute", "instructions", "model", "paper",
+                                                 "responses", "seeds", "select", "train"], configs
+    listing = sm("-n", "--summary")
+    for line in listing.stdout.splitlines()[1:]:
+        f = tmp_path / line.split("\t")[0]
+        if f.name == "sft_model":
+            f.mkdir(parents=True, exist_ok=True)
+        elif not f.exists():
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.touch()
+    assert sm("--touch").returncode == 0
+    assert "Nothing to be done" in sm("-n").stdout
+
+    def rerun(overlay: str) -> dict:
+        f = tmp_path / "overlay.yaml"
+        f.write_text(overlay)
+        out = sm("-n", "--configfile", str(REPO_ROOT / "config" / "ci.yaml"), str(f))
+        assert out.returncode == 0, out.stderr[-2000:]
+        return jobs(out.stdout) if "Job stats:" in out.stdout else {}
+
+    after_select = {"select", "funnel", "train", "dataset_card", "eval_generate_sft", "eval_score_sft", "paper", "all"}
+    j = rerun("train: {epochs: 2}")
+    assert set(j) == {"stage_config", "train", "eval_generate_sft", "eval_score_sft", "dataset_card", "paper", "all"}, j
+    assert j["stage_config"] == 2                           # train's and the paper's (it reads everything)
+    j = rerun("sandbox: {timeout_s: 7}")                    # execution and scoring, not generation
+    assert set(j) == {"stage_config", "execute", "eval_generate_base", "eval_score_base"} | after_select, j
+    j = rerun("generate: {responses: {n: 4}}")
+    assert set(j) == {"stage_config", "responses", "execute"} | after_select, j
+    assert rerun("experiment: ci\n") == {}                  # the same config: nothing

@@ -12,11 +12,11 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+from ..prompts import FewShot, code_blocks
+from ..records import Execution, Instruction, Response, SFTExample
+from ..report.funnel import Funnel
 from . import sanitize as S
-from .funnel import Funnel
-from .prompts import FewShot, code_blocks
 from .quality import copy_reason, exercises_response_code
-from .records import Execution, Instruction, Response, SFTExample
 
 
 def _rng(seed: int, key: str) -> random.Random:
@@ -26,7 +26,7 @@ def _rng(seed: int, key: str) -> random.Random:
 def select_sft(cfg: dict, instructions: list[Instruction], responses: list[Response], executions: list[Execution],
                examples: list[FewShot], decontaminator=None) -> tuple[list[SFTExample], Funnel]:
     """``decontaminator``: anything with ``contaminated(text) -> bool`` (selfalign.decontam.build)."""
-    from .textsim import near_duplicates
+    from ..textsim import near_duplicates
 
     s = cfg["select"]
     seed = cfg["seed"]
@@ -134,7 +134,3 @@ def select_sft(cfg: dict, instructions: list[Instruction], responses: list[Respo
     funnel.step("sft", len(out), 0, augmented=n_aug)
     return out, funnel
 
-
-def first_code(text: str) -> str:
-    blocks = code_blocks(text)
-    return blocks[0] if blocks else ""

@@ -42,8 +42,8 @@ def generate_samples(cfg: dict, benchmark: str, variant: str, out: str | Path, t
     """Write ``out`` (samples JSONL) and its ``.json`` sidecar; a skip writes an empty file and
     the reason in the sidecar, which the scorer turns into a skipped result."""
     from . import loader, parse_name
-    from ..generate import Job, _run_jobs, job_groups
-    from ..models import get_spec, model_info, provision
+    from ..generate import Job, run_jobs, job_groups
+    from ..model import get_spec, model_info, provision
     from ..records import ResumableWriter, work_path, write_jsonl_atomic
 
     e = cfg["evaluate"]
@@ -83,7 +83,7 @@ def generate_samples(cfg: dict, benchmark: str, variant: str, out: str | Path, t
         from ..backends import load_backend
         backend = load_backend(cfg, spec, lora_path=lora, model_path=model_path, n_threads=threads)
         try:
-            _run_jobs(backend, job_groups(jobs, backend.resume_group), writer, proto["n"], proto["temperature"],
+            run_jobs(backend, job_groups(jobs, backend.resume_group), writer, proto["n"], proto["temperature"],
                       proto["max_tokens"], stop, cfg["seed"], f"{variant}/{benchmark}", top_p=proto["top_p"])
             stats = backend.stats.as_dict()
         finally:

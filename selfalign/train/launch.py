@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import REPO_ROOT, ConfigError
+from ..config import REPO_ROOT, ConfigError
 
 ACCELERATE_DIR = REPO_ROOT / "config" / "accelerate"
 FSDP_MIN_SIZE_B = 15.0     # full weights + gradients + optimizer state stop fitting one 80 GB GPU

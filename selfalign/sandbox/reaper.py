@@ -27,7 +27,7 @@ distribution's default allocator hands out: above Debian/Ubuntu/Fedora regular u
 systemd-homed (60001–60513), systemd DynamicUser (61184–65519), nobody (65534) and the 16-bit -1
 (65535); below shadow's subordinate ids (/etc/subuid, SUB_UID_MIN 100000, used by rootless
 podman/docker/lxc) and systemd's container ranges (524288+). systemd lists 65536–524287 as unused
-(docs/UIDS-GIDS.md). A site directory (LDAP/AD) may still map users there, hence the marker.
+(systemd's docs/UIDS-GIDS.md). A site directory (LDAP/AD) may still map users there, hence the marker.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import io
 import keyword
 import tokenize
 
-from .textsim import seq_ratio, words
+from ..textsim import seq_ratio, words
 
 _KEEP_NAMES = set(dir(builtins)) | set(keyword.kwlist)
 
@@ -47,7 +47,7 @@ def text_similarity(a: str, b: str) -> float:
 def copy_reason(instruction: str, code: str, test_code: str, instr_shots: list, resp_shots: list,
                 code_threshold: float, text_threshold: float) -> str:
     """'' if original, else which part copies which few-shot example."""
-    from .prompts import code_blocks
+    from ..prompts import code_blocks
 
     for ex in instr_shots:
         if text_similarity(instruction, ex.instruction) >= text_threshold:

