@@ -55,3 +55,12 @@ def test_packages_import_one_another_without_a_cycle():
 
     cycles = sorted(u for u in edges if reaches(u, u, {u}))
     assert cycles == [], cycles
+
+
+def test_test_modules_have_unique_basenames():
+    # The test directories are not packages, so pytest imports each file by its basename: two
+    # files of one name in different directories stop collection ("import file mismatch").
+    names = {}
+    for path in sorted((REPO_ROOT / "tests").rglob("test_*.py")):
+        names.setdefault(path.name, []).append(str(path.relative_to(REPO_ROOT)))
+    assert {n: p for n, p in names.items() if len(p) > 1} == {}
