@@ -43,10 +43,11 @@ def test_funnel_is_consistent(run_dir):
     r = run_dir / "results" / "ci" / "gemma3-270m"
     steps = json.loads((r / "funnel.json").read_text())["steps"]
     n_seeds = sum(1 for _ in open(r / "seeds.jsonl"))
-    assert [s["kept"] for s in steps if s["stage"] == "seeds"][-1] == n_seeds == 8
+    seeds = [s for s in steps if s["stage"] == "seeds"]
+    assert seeds[-1]["kept"] == n_seeds == 10 and seeds[-1]["step"] == "sample"
     samples = next(s for s in steps if s["stage"] == "responses" and s["step"] == "generated")["kept"]
     n_ins = next(s for s in steps if s["stage"] == "instructions" and s["step"] == "parsed")["kept"]
-    assert samples == 3 * n_ins
+    assert samples == 4 * n_ins
     sft = sum(1 for _ in open(r / "sft.jsonl"))
     assert next(s for s in steps if s["step"] == "sft")["kept"] == sft >= 1
 
