@@ -12,8 +12,9 @@ Python 3.11 or 3.12 (the wheels are platform-specific):
     python scripts/refresh_gpu_metadata.py --wheel-dir DIR   # reuse wheels already downloaded
 
 It keeps, for vllm, every exactly-pinned (==) requirement of vllm that constrains one of our own
-pins (numba: numpy), and every pin of the `gpu` extra that is not installed on CPU machines
-(transformers): Name, Version, Requires-Python and the Requires-Dist lines (less those of its extras) of each METADATA, and
+pins (numba: numpy), every release on the index within vllm's range for the ranged requirements
+that constrain our pins (mistral_common: numpy<2.4 on Python <= 3.12; in ranged/), and every pin
+of the `gpu` extra that is not installed on CPU machines (transformers): Name, Version, Requires-Python and the Requires-Dist lines (less those of its extras) of each METADATA, and
 the wheel's file name and sha256. torch's wheel (GBs with its CUDA libraries) is not fetched.
 """
 from __future__ import annotations
@@ -33,6 +34,9 @@ OUT = ROOT / "tests" / "fixtures" / "gpu-metadata"
 KEEP_FIELDS = ("Name", "Version", "Requires-Python", "Requires-Dist")
 # exact pins of vllm whose own requirements touch our pins (numba caps numpy)
 TRANSITIVE = ("numba",)
+# ranged requirements of vllm whose releases cap one of our pins: every release in range is kept,
+# because pip may pick any of them (mistral_common[image]>=1.11.6: all of 1.11.6-1.13.1 cap numpy)
+RANGED = ("mistral_common",)
 SKIP = ("torch",)  # multi-GB wheel; not kept
 
 
@@ -62,11 +66,19 @@ def metadata_lines(wheel: Path) -> list[str]:
     return [ln for ln in head.splitlines() if ln.split(":", 1)[0] in KEEP_FIELDS and "extra ==" not in ln]
 
 
-def write_fixture(wheel: Path) -> tuple[Path, list[str]]:
+def index_versions(name: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-m", "pip", "index", "versions", name], check=True,
+                         capture_output=True, text=True).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("Available versions:"))
+    return [v.strip() for v in line.split(":", 1)[1].split(",")]
+
+
+def write_fixture(wheel: Path, out: Path = OUT) -> tuple[Path, list[str]]:
     lines = metadata_lines(wheel)
     sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
     fields = dict(ln.split(": ", 1) for ln in lines if not ln.startswith("Requires-Dist"))
-    path = OUT / f"{fields['Name'].lower()}-{fields['Version']}.txt"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{fields['Name'].lower()}-{fields['Version']}.txt"
     header = [f"# Header fields of {wheel.name}'s METADATA (sha256 {sha}),",
               "# written by scripts/refresh_gpu_metadata.py; do not edit by hand."]
     path.write_text("\n".join(header + lines) + "\n")
@@ -88,12 +100,19 @@ def main() -> None:
             m = re.match(r"Requires-Dist: ([A-Za-z0-9_.-]+)==([^;\s]+)\s*$", ln)
             if m and m.group(1).lower() in TRANSITIVE:
                 written.append(write_fixture(wheel_for(m.group(1), m.group(2), wd))[0])
+            r = re.match(r"Requires-Dist: ([A-Za-z0-9_.-]+)(\[[^\]]*\])?([^;]*)", ln)
+            if r and r.group(1).lower() in RANGED:
+                from packaging.specifiers import SpecifierSet
+                spec = SpecifierSet(r.group(3).strip())
+                for v in index_versions(r.group(1)):
+                    if spec.contains(v):
+                        written.append(write_fixture(wheel_for(r.group(1), v, wd), OUT / "ranged")[0])
         for name, version in pins.items():
             if name not in ("vllm", *SKIP):
                 written.append(write_fixture(wheel_for(name, version, wd))[0])
-    keep = {p.name for p in written}
-    for old in OUT.glob("*.txt"):
-        if old.name not in keep:
+    keep = set(written)
+    for old in [*OUT.glob("*.txt"), *OUT.glob("ranged/*.txt")]:
+        if old not in keep:
             old.unlink()
     print("\n".join(str(p.relative_to(ROOT)) for p in written))
 

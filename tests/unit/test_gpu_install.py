@@ -3,11 +3,12 @@
 vllm's wheel is 336 MB and the index serves no separate metadata file, so its METADATA header is
 kept in tests/fixtures/gpu-metadata/ (scripts/refresh_gpu_metadata.py rewrites it when the pin
 moves) and checked here with `packaging`, with the metadata of every other pin we can read: the
-fixtures (numba, which vllm pins exactly and which caps numpy; transformers at the GPU pin) and
-the distributions installed here at the same version as the GPU pin. torch 2.14.0's own
+fixtures (numba, which vllm pins exactly and which caps numpy; every release of mistral_common
+in vllm's range, in ranged/: pip may take any of them, and all cap numpy; transformers at the GPU
+pin) and the distributions installed here at the same version as the GPU pin. torch 2.14.0's own
 requirements are not read (multi-GB wheel).
 
-A real resolver run (pip --dry-run over the GPU pins; downloads GBs of CUDA wheels) happens only
+A real resolver run (pip --dry-run over the GPU pins and the SLURM plugin; ~4 min, the vllm wheel) happens only
 when SELFALIGN_RESOLVE=1.
 """
 from __future__ import annotations
@@ -81,6 +82,13 @@ def fixtures() -> dict[str, tuple[dict, list[Requirement]]]:
     return {canonicalize_name(f["Name"]): (f, r) for f, r in map(read_fixture, sorted(FIXTURES.glob("*.txt")))}
 
 
+def ranged_fixtures() -> dict[str, list[tuple[dict, list[Requirement]]]]:
+    out: dict[str, list] = {}
+    for f, r in map(read_fixture, sorted((FIXTURES / "ranged").glob("*.txt"))):
+        out.setdefault(canonicalize_name(f["Name"]), []).append((f, r))
+    return out
+
+
 def conflicts(our: dict[str, Version], who: str, requires_python: str | None, reqs: list[Requirement]) -> list[str]:
     bad = []
     for env in target_envs():
@@ -130,6 +138,19 @@ def check(extras, project=PYPROJECT) -> tuple[list[str], list[str]]:
     bad = []
     for name, (rp, reqs) in sorted(known.items()):
         bad += conflicts(our, f"{name}=={our.get(name, '(pinned by vllm)')}", rp, reqs)
+    # vllm's ranged requirements with kept releases: some release in range must fit our pins
+    ranged = ranged_fixtures()
+    for r in fx["vllm"][1]:
+        name = canonicalize_name(r.name)
+        if name not in ranged:
+            continue
+        releases = [(f, reqs) for f, reqs in ranged[name] if r.specifier.contains(f["Version"])]
+        if not releases:
+            bad.append(f"vllm requires {r} and no release of it is kept in ranged/: {REFRESH}")
+            continue
+        why = [conflicts(our, f"{name}=={f['Version']}", f.get("Requires-Python"), reqs) for f, reqs in releases]
+        if all(why):
+            bad.append(f"vllm requires {r}; every release in range conflicts, e.g. {why[0][0]}")
     return bad, unread
 
 
@@ -153,6 +174,11 @@ def test_every_fixture_is_for_a_pin_in_force():
     for name, (f, _) in fx.items():
         assert Version(f["Version"]) in (ours.get(name), vllm_exact.get(name)), \
             f"fixture {name} {f['Version']} is stale (we pin {ours.get(name)}, vllm pins {vllm_exact.get(name)}): {REFRESH}"
+    vllm_ranged = {canonicalize_name(r.name): r.specifier for r in fx["vllm"][1]}
+    for name, releases in ranged_fixtures().items():
+        for f, _ in releases:
+            assert name in vllm_ranged and vllm_ranged[name].contains(f["Version"]), \
+                f"ranged fixture {name} {f['Version']} is outside vllm's range: {REFRESH}"
 
 
 def test_gpu_extras_agree_with_vllm_metadata():
@@ -177,6 +203,12 @@ def test_the_old_pins_are_caught():
     bad, _ = check(GPU_SET, old)
     assert any(b.startswith("vllm==0.33.0 requires torch==2.14.0 but we pin torch==2.13.0") for b in bad), bad
     assert any("transformers<5.21.0,>=5.16.1 but we pin transformers==5.23.0" in b for b in bad), bad
+    # numpy 2.4.6 (the pin before the real resolver run failed on it): every mistral_common vllm allows caps it
+    old = json.loads(json.dumps(PYPROJECT))
+    old["dependencies"] = [("numpy==2.4.6" if d.startswith("numpy==") else d) for d in old["dependencies"]]
+    bad, _ = check(GPU_SET, old)
+    assert any(b.startswith("vllm requires mistral_common[image]>=1.11.6; every release in range conflicts")
+               and "numpy<2.4,>=1.25" in b for b in bad), bad
 
 
 def test_cpu_and_gpu_stacks_are_exclusive():
@@ -187,10 +219,12 @@ def test_cpu_and_gpu_stacks_are_exclusive():
 
 
 @pytest.mark.skipif(os.environ.get("SELFALIGN_RESOLVE") != "1",
-                    reason="the real resolver run downloads GBs of CUDA wheels: set SELFALIGN_RESOLVE=1")
+                    reason="the real resolver run reads the index and downloads the 336 MB vllm wheel (~4 min): set SELFALIGN_RESOLVE=1")
 def test_pip_resolves_the_gpu_install(tmp_path):
     reqs = tmp_path / "gpu.txt"
-    reqs.write_text("".join(f"{n}=={v}\n" for n, v in pins(GPU_SET).items()))
+    # with the SLURM executor plugin the README installs beside it on a cluster (it caps numpy too)
+    slurm = next(r for r in PYPROJECT["optional-dependencies"]["test"] if r.startswith("snakemake-executor-plugin-slurm=="))
+    reqs.write_text("".join(f"{n}=={v}\n" for n, v in pins(GPU_SET).items()) + slurm + "\n")
     report = tmp_path / "report.json"
     out = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
                           "--report", str(report), "-r", str(reqs)], capture_output=True, text=True, timeout=3600)

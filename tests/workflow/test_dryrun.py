@@ -139,6 +139,6 @@ def test_a_config_change_reruns_exactly_the_stages_that_read_it(tmp_path):
     assert j["stage_config"] == 2                           # train's and the paper's (it reads everything)
     j = rerun("sandbox: {timeout_s: 7}")                    # execution and scoring, not generation
     assert set(j) == {"stage_config", "execute", "eval_generate_base", "eval_score_base"} | after_select, j
-    j = rerun("generate: {responses: {n: 4}}")
+    j = rerun("generate: {responses: {n: 5}}")              # ci.yaml has 4
     assert set(j) == {"stage_config", "responses", "execute"} | after_select, j
     assert rerun("experiment: ci\n") == {}                  # the same config: nothing
