@@ -4,7 +4,7 @@ Nothing here writes a file while Snakemake builds the DAG: paths and settings ar
 the files are written by jobs (the stage configs by the stage_config rule, rules/config.smk)."""
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 
 from . import config as C
@@ -61,7 +61,6 @@ class Workflow:
         that the path's experiment makes the file for. Any other path is none of this run's rules'
         (Snakemake: no rule to produce it), so another run's records (``seeds.file``) are inputs
         that must exist, never files this config would make again with its own settings."""
-        import re
         # each experiment's name precedes its model in every path: results/<experiment>/<model>/...
         return "|".join(f"(?<=/{re.escape(e)}/){re.escape(self.model_of(e, wildcard))}" for e in self.experiments)
 
@@ -95,12 +94,13 @@ class Workflow:
     def generator(self, experiment: str) -> str:
         return C.generator(self.exp(experiment))
 
-    def shards(self, experiment: str, kind: str) -> int:
-        return int(self.exp(experiment)["shards"][kind])
+    def shards(self, experiment: str, stage: str) -> int:
+        """Parts the data stage ``stage`` is cut into (config ``shards.execute``, else ``shards.generate``)."""
+        return int(self.exp(experiment)["shards"]["execute" if stage == "execute" else "generate"])
 
     def shard_parts(self, experiment: str, model: str, stage: str) -> list[str]:
         """The shard outputs a sharded stage gathers ([] when the stage is not sharded)."""
-        n = self.shards(experiment, "execute" if stage == "execute" else "generate")
+        n = self.shards(experiment, stage)
         if n == 1:
             return []
         stem = FILES[stage].removesuffix(".jsonl")
@@ -143,7 +143,7 @@ class Workflow:
         of them; a job that only joins shards, copies another run's seeds or asks a server (the
         openai backend) takes one, so other jobs run beside it."""
         cfg = self.exp(experiment)
-        if stage in GENERATION + ("execute",) and self.shards(experiment, "execute" if stage == "execute" else "generate") > 1:
+        if stage in GENERATION + ("execute",) and self.shards(experiment, stage) > 1:
             return 1                                 # the gather job (the shard jobs take all cores)
         if stage == "seeds" and cfg["seeds"]["file"]:
             return 1
