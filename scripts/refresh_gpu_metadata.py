@@ -29,6 +29,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "fixtures" / "gpu-metadata"
 KEEP_FIELDS = ("Name", "Version", "Requires-Python", "Requires-Dist")
@@ -97,16 +99,16 @@ def main() -> None:
         vllm_path, vllm_lines = write_fixture(wheel_for("vllm", pins["vllm"], wd))
         written.append(vllm_path)
         for ln in vllm_lines:
-            m = re.match(r"Requires-Dist: ([A-Za-z0-9_.-]+)==([^;\s]+)\s*$", ln)
-            if m and m.group(1).lower() in TRANSITIVE:
-                written.append(write_fixture(wheel_for(m.group(1), m.group(2), wd))[0])
-            r = re.match(r"Requires-Dist: ([A-Za-z0-9_.-]+)(\[[^\]]*\])?([^;]*)", ln)
-            if r and r.group(1).lower() in RANGED:
-                from packaging.specifiers import SpecifierSet
-                spec = SpecifierSet(r.group(3).strip())
-                for v in index_versions(r.group(1)):
-                    if spec.contains(v):
-                        written.append(write_fixture(wheel_for(r.group(1), v, wd), OUT / "ranged")[0])
+            if not ln.startswith("Requires-Dist: "):
+                continue
+            req = Requirement(ln.removeprefix("Requires-Dist: "))
+            spec = list(req.specifier)
+            if req.name.lower() in TRANSITIVE and req.marker is None and len(spec) == 1 and spec[0].operator == "==":
+                written.append(write_fixture(wheel_for(req.name, spec[0].version, wd))[0])
+            if req.name.lower() in RANGED:
+                for v in index_versions(req.name):
+                    if req.specifier.contains(v):
+                        written.append(write_fixture(wheel_for(req.name, v, wd), OUT / "ranged")[0])
         for name, version in pins.items():
             if name not in ("vllm", *SKIP):
                 written.append(write_fixture(wheel_for(name, version, wd))[0])
