@@ -45,7 +45,6 @@ def _evalplus_verdicts(b, solution, p):
     """evalplus 0.3.1's own verdicts, its checker run in-process (these solutions are the test's
     own, trusted): the reference oracle our sandboxed scoring must agree with."""
     from evalplus.eval import untrusted_check
-    from selfalign.evaluate.evalplus_data import ground_truth, rows
     import pickle
     data = pickle.loads(b.files()[p.meta["data"].removeprefix("/data/")])
     return {s: untrusted_check("humaneval", solution, data["inputs"][s], p.entry_point, data["expected"][s],

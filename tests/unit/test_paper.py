@@ -141,7 +141,6 @@ def test_main_table_rows_follow_the_paper_with_standard_errors(tmp_path):
 
 
 def test_cpu_replication_table_reads_the_arms(tmp_path):
-    from selfalign.config import experiment_configs
     r = tmp_path / "results"
     s, t = "gemma3-270m", "qwen2.5-coder-0.5b-instruct"
     cfg = resolve({"experiment": "repl-pass", "model": s, "teacher": t, "evaluate": {"extra_styles": True},
