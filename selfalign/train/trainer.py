@@ -54,6 +54,10 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
     work_dir = Path(work_dir) if work_dir else out_dir.parent / ".work" / out_dir.name
     work_dir.mkdir(parents=True, exist_ok=True)
     transformers.set_seed(cfg["seed"])
+    # One line per record, in the CLI's timestamped format: transformers' own handler prints
+    # "[transformers] ..." and, where CI=1, also propagates, so every Trainer line came out twice.
+    transformers.utils.logging.disable_default_handler()
+    transformers.utils.logging.enable_propagation()
 
     examples = read_records(sft_path, SFTExample)
     if not examples and t["min_examples"] == 0:
