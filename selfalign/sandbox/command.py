@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .reaper import UID_BASE, Containment
+from .reaper import Containment
 from .verdict import SandboxLimits, SandboxUnavailable
 
 # `python -S` skips site (and the .pth files of the host's site-packages): 3x more runs per second
@@ -122,7 +122,7 @@ class Chain:
         if not self.root:
             return self.containment.wrap(self._prlimit(server) + pdeath + self._bwrap(
                 str(self.prefix), prog_dir, info_fd, self.site, server), slot, cgroup=server)
-        uid = UID_BASE + slot
+        uid = self.containment.uid(slot)
         inner = self._prlimit(server) + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                                          "--pdeathsig=KILL", "--"] + self._bwrap("/mnt/py", prog_dir, info_fd,
                                                                                  "/mnt/site" if self.site else None, server)

@@ -28,10 +28,17 @@ systemd-homed (60001–60513), systemd DynamicUser (61184–65519), nobody (6553
 (65535); below shadow's subordinate ids (/etc/subuid, SUB_UID_MIN 100000, used by rootless
 podman/docker/lxc) and systemd's container ranges (524288+). systemd lists 65536–524287 as unused
 (systemd's docs/UIDS-GIDS.md). A site directory (LDAP/AD) may still map users there, hence the marker.
+Each worker's uid is claimed for the Sandbox's lifetime with an flock on ``<lock dir>/<index>``
+(/run/lock/selfalign-sandbox-uids, else the temp dir): RLIMIT_NPROC counts processes per uid, so two
+live Sandboxes on one host (sharded execute jobs, concurrent evaluations, parallel test workers)
+sharing a uid would let a fork bomb in one starve the other's programs. The kernel drops the lock
+when its holder dies; a dead harness's orphans are reaped before a new harness claims uids.
 """
 from __future__ import annotations
 
 import atexit
+import errno
+import fcntl
 import itertools
 import logging
 import os
@@ -51,6 +58,8 @@ CGROUP_PREFIX = "selfalign-sandbox."
 # SELFALIGN_SANDBOX_CGROUP=0: never create cgroups (marker-only containment), e.g. on a systemd
 # host where the harness's own cgroup is not delegated to it and you prefer not to nest under it.
 CGROUP_ENV = "SELFALIGN_SANDBOX_CGROUP"
+
+UID_LOCKS_ENV = "SELFALIGN_SANDBOX_UID_LOCKS"   # where the uid claims live (one dir per host)
 
 _counter = itertools.count()
 _live: "weakref.WeakSet[Containment]" = weakref.WeakSet()
@@ -171,8 +180,55 @@ def _selfalign_cgroups(root: Path, max_depth: int = 12):
                 stack.append((Path(e.path), depth + 1))
 
 
+def uid_lock_dir() -> Path:
+    if os.environ.get(UID_LOCKS_ENV):
+        d = Path(os.environ[UID_LOCKS_ENV])
+    elif os.path.isdir("/run/lock") and os.access("/run/lock", os.W_OK):
+        d = Path("/run/lock/selfalign-sandbox-uids")
+    else:
+        import tempfile
+        d = Path(tempfile.gettempdir()) / "selfalign-sandbox-uids"
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return d
+
+
+def claim_uid() -> tuple[int, int]:
+    """(uid, fd): the first sandbox uid no live Sandbox holds, locked until ``fd`` is closed."""
+    d = uid_lock_dir()
+    for i in range(UID_SLOTS):
+        fd = os.open(d / str(i), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return UID_BASE + i, fd
+        except OSError as e:
+            os.close(fd)
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+    raise RuntimeError(f"all {UID_SLOTS} sandbox uids ({UID_BASE}…{UID_BASE + UID_SLOTS - 1}) are held by "
+                       f"live sandboxes (claims in {d})")
+
+
+def uids_in_use_elsewhere() -> set[int]:
+    """Sandbox uids that another live process's Sandbox holds now (its programs are not ours)."""
+    mine = {uid for c in list(_live) if c._pid == os.getpid() for uid, _ in c._uids.values()}
+    out = set()
+    d = uid_lock_dir()
+    for name in os.listdir(d):
+        if not name.isdigit() or UID_BASE + int(name) in mine:
+            continue
+        fd = os.open(d / name, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            out.add(UID_BASE + int(name))
+        finally:
+            os.close(fd)
+    return out
+
+
 class Containment:
-    """How one Sandbox's chains are marked and (where possible) contained in cgroups."""
+    """How one Sandbox's chains are marked, (where possible) contained in cgroups, and which uid
+    each worker slot runs under."""
 
     def __init__(self, use_cgroup: bool | None = None):
         self.n = next(_counter)
@@ -180,12 +236,33 @@ class Containment:
         self._pid = -1
         self._token = ""
         self._dir: Path | None = None
+        self._uids: dict[int, tuple[int, int]] = {}   # slot -> (uid, lock fd)
+        self._uid_lock = threading.Lock()
         _live.add(self)
+
+    def uid(self, slot: int) -> int:
+        """Worker ``slot``'s uid, claimed on first use and held until :meth:`close`."""
+        self._setup()
+        with self._uid_lock:
+            if slot not in self._uids:
+                self._uids[slot] = claim_uid()
+            return self._uids[slot][0]
+
+    def _release_uids(self) -> None:
+        with self._uid_lock:
+            for _, fd in self._uids.values():
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._uids = {}
 
     # the identity is per process: a forked child is a harness of its own
     def _setup(self) -> None:
         if self._pid == os.getpid():
             return
+        # a forked child's copies of the parent's lock fds are the parent's claims, not its own
+        self._uids = {}
         self._pid, self._token, self._dir = os.getpid(), token(), None
         want = self.use_cgroup
         if want is None:
@@ -239,11 +316,14 @@ class Containment:
         return out + cmd
 
     def close(self) -> list[int]:
-        """Kill whatever this sandbox still runs and remove its cgroup (it is made again on use)."""
-        if self._dir is None or self._pid != os.getpid():
+        """Kill whatever this sandbox still runs, remove its cgroup and give back its uids (both are
+        made again on use)."""
+        if self._pid != os.getpid():
             return []
         d, self._pid = self._dir, -1
-        return kill_cgroup(d)
+        killed = kill_cgroup(d) if d is not None else []
+        self._release_uids()
+        return killed
 
     def __del__(self):
         try:

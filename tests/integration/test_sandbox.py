@@ -2,13 +2,14 @@
 unchanged afterwards, and no process of the sandbox is left."""
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from selfalign.config import REPO_ROOT
-from selfalign.sandbox.reaper import UID_BASE, UID_SLOTS
+from selfalign.sandbox.reaper import UID_BASE, UID_SLOTS, uids_in_use_elsewhere
 
 pytestmark = pytest.mark.integration
 
@@ -31,13 +32,15 @@ def _is_server(line: str) -> bool:
 def _procs_of_sandbox_uids(wait_s: float = 5.0, servers: bool = False):
     """Live (non-zombie) processes of the sandbox uids — but the persistent sandboxes' own servers
     unless ``servers`` — after giving the kernel a moment to end them; zombies hold no resources
-    and are reaped by init."""
+    and are reaped by init. Uids that another live process's Sandbox holds (a parallel test
+    worker, a pipeline run) are its own business and left out."""
     deadline = time.time() + wait_s
     while True:
         out = subprocess.run(["ps", "-ww", "-eo", "uid=,stat=,pid=,cmd="], capture_output=True, text=True).stdout
+        others = uids_in_use_elsewhere()
         live = [l for l in out.splitlines()
                 if l.split()[0].isdigit() and UID_BASE <= int(l.split()[0]) < UID_BASE + UID_SLOTS and not l.split()[1].startswith("Z")
-                and (servers or not _is_server(l))]
+                and int(l.split()[0]) not in others and (servers or not _is_server(l))]
         if not live or time.time() > deadline:
             return live
         time.sleep(0.2)
@@ -249,3 +252,37 @@ def test_host_unchanged_after_suite():
     assert not (REPO_ROOT / "pwned.txt").exists()
     assert not Path("/tmp/selfalign-pwned.txt").exists()
     assert _procs_of_sandbox_uids() == []
+
+
+def test_live_sandboxes_never_share_a_uid(tmp_path):
+    """RLIMIT_NPROC counts per uid: two live Sandboxes (here, or in another process) sharing one
+    would let a fork bomb in one starve the other. Each worker claims its own; closing gives it back."""
+    from selfalign.sandbox import Sandbox
+    if os.geteuid() != 0:
+        pytest.skip("sandbox uids are used only as root")
+    a, b = Sandbox(workers=2), Sandbox(workers=2)
+    try:
+        assert a.run("print(1)").verdict == b.run("print(1)").verdict == "pass"
+        ua = {a.containment.uid(k) for k in (0, 1)}
+        ub = {b.containment.uid(k) for k in (0, 1)}
+        assert len(ua) == len(ub) == 2 and not ua & ub
+        ran = {int(v.stdout_tail) for sb in (a, b) for v in sb.run_many(["import os; print(os.getuid())"] * 4, 2)}
+        assert ran <= ua | ub and ran & ua and ran & ub          # the programs really run under them
+        # a claim held by another process is skipped too
+        held = subprocess.Popen([sys.executable, "-c", "from selfalign.sandbox.reaper import Containment\n"
+                                 "import sys, time\nc = Containment(use_cgroup=False)\nprint(c.uid(0), flush=True)\n"
+                                 "time.sleep(60)"], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+        try:
+            other = int(held.stdout.readline())
+            assert other not in ua | ub and other in uids_in_use_elsewhere()
+            c = Sandbox(workers=1)
+            assert c.containment.uid(0) not in ua | ub | {other}
+            c.close()
+        finally:
+            held.kill()
+            held.wait()
+        assert other not in uids_in_use_elsewhere()     # the kernel dropped the dead holder's claim
+    finally:
+        a.close()
+        b.close()
+    assert a.containment._uids == {} and b.containment._uids == {}
