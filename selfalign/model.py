@@ -129,7 +129,7 @@ def provision(spec: ModelSpec, cfg: dict | None = None) -> Path:
     if target.exists() and _verified(spec, target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.part")   # concurrent jobs may provision at once
     if src.startswith("pypi:"):
         module = src[5:]
         mod = _import(module, module.replace("_", "-"))

@@ -20,6 +20,7 @@ before the first import, and a missing file is a skip raised before evalplus is 
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import pickle
@@ -109,9 +110,16 @@ def mbpp_parts(task: dict) -> tuple[str, str]:
 def ground_truth(kind: str, tasks: dict[str, dict], digest: str) -> dict:
     """evalplus's expected outputs and reference times (cached by evalplus under a key of ours)."""
     from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
+    from evalplus.data.utils import CACHE_DIR
     from evalplus.evaluate import get_groundtruth
     not_none = MBPP_OUTPUT_NOT_NONE_TASKS if kind == "mbpp_plus" else []
-    return get_groundtruth(tasks, f"selfalign-{kind}-{digest[:24]}", not_none)
+    key = f"selfalign-{kind}-{digest[:24]}"
+    # evalplus writes its cache file in place: a second process (a concurrent scoring job) could
+    # read it half-written. One computes it under the lock; the others then load it.
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    with open(os.path.join(CACHE_DIR, key + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return get_groundtruth(tasks, key, not_none)
 
 
 def time_limits(ref_time: list[float], scale: float = 1.0) -> list[float]:

@@ -3,7 +3,9 @@ model dequantised once and cached as an HF checkpoint."""
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -70,10 +72,15 @@ def load_base(spec, weights: Path, cache_root: Path, dtype=None):
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        tmp = cache.with_name(cache.name + ".tmp")
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")    # concurrent train jobs may convert at once
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        tmp.replace(cache)
+        try:
+            tmp.replace(cache)
+        except OSError:                 # another job published it first: theirs is the same checkpoint
+            if not (cache / "config.json").exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
         del model
     tok = AutoTokenizer.from_pretrained(cache)
     return load_causal_lm(cache, dtype), tok
