@@ -2,6 +2,8 @@
 VENV ?= .venv
 SNAKEMAKE = $(VENV)/bin/snakemake
 CORES ?= all
+# pytest-xdist workers for `make test` (tests/conftest.py keeps the model-bound tests on one of them)
+TEST_WORKERS ?= 2
 
 .PHONY: setup setup-test bench-envs run test smoke dry clean
 # `make run` needs bubblewrap, util-linux and node; the tests also want slurm-wlm + munge (for the
@@ -22,7 +24,7 @@ bench-envs: setup
 # The tests calibrate ClassEval scoring with its libraries: its environment is built first (~1 min).
 test: setup-test
 	$(VENV)/bin/python -m selfalign evaluate env build classeval
-	$(VENV)/bin/python -m pytest -ra
+	$(VENV)/bin/python -m pytest -ra -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 # The smallest real end-to-end run (what CI runs inside the tests as well).
 smoke: setup

@@ -22,6 +22,24 @@ def pytest_configure(config):
     os.environ["XDG_CACHE_HOME"] = str(cache)
 
 
+# Under pytest-xdist (`make test`: -n 2 --dist loadgroup) the tests that run the model or train
+# (each uses every core) share one worker, one after another; every other file runs whole on some
+# worker, so its module fixtures are built once. Two model runs side by side on 2 cores would
+# only slow each other down.
+MODEL_BOUND = {"workflow/test_e2e.py", "workflow/test_replication.py", "workflow/test_resume.py",
+               "workflow/test_shards.py", "integration/test_export.py", "integration/test_export_tiny.py",
+               "integration/test_backends.py", "integration/test_train_distributed.py"}
+
+
+@pytest.hookimpl(tryfirst=True)   # before xdist reads the groups into the node ids
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        rel = Path(str(item.fspath)).relative_to(ROOT / "tests").as_posix()
+        item.add_marker(pytest.mark.xdist_group("model-bound" if rel in MODEL_BOUND else rel))
+
+
 @pytest.fixture
 def cfg():
     from selfalign.config import resolve

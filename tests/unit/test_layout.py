@@ -64,3 +64,10 @@ def test_test_modules_have_unique_basenames():
     for path in sorted((REPO_ROOT / "tests").rglob("test_*.py")):
         names.setdefault(path.name, []).append(str(path.relative_to(REPO_ROOT)))
     assert {n: p for n, p in names.items() if len(p) > 1} == {}
+
+
+def test_model_bound_test_files_exist():
+    """tests/conftest.py's MODEL_BOUND list keeps the model-bound tests on one xdist worker: a
+    renamed file would silently run beside another model run."""
+    from conftest import MODEL_BOUND
+    assert all((REPO_ROOT / "tests" / rel).is_file() for rel in MODEL_BOUND)
