@@ -36,7 +36,7 @@ def pytest_collection_modifyitems(config, items):
     if not config.pluginmanager.hasplugin("xdist"):
         return
     for item in items:
-        rel = Path(str(item.fspath)).relative_to(ROOT / "tests").as_posix()
+        rel = item.path.relative_to(ROOT / "tests").as_posix()
         item.add_marker(pytest.mark.xdist_group("model-bound" if rel in MODEL_BOUND else rel))
 
 

@@ -192,18 +192,27 @@ def uid_lock_dir() -> Path:
     return d
 
 
+def _try_lock(path: Path) -> int | None:
+    """An fd holding an exclusive flock on ``path`` (created if missing), or None if another open
+    file holds it (another process, or another claim of this one)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except OSError as e:
+        os.close(fd)
+        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise
+        return None
+
+
 def claim_uid() -> tuple[int, int]:
     """(uid, fd): the first sandbox uid no live Sandbox holds, locked until ``fd`` is closed."""
     d = uid_lock_dir()
     for i in range(UID_SLOTS):
-        fd = os.open(d / str(i), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = _try_lock(d / str(i))
+        if fd is not None:
             return UID_BASE + i, fd
-        except OSError as e:
-            os.close(fd)
-            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise
     raise RuntimeError(f"all {UID_SLOTS} sandbox uids ({UID_BASE}…{UID_BASE + UID_SLOTS - 1}) are held by "
                        f"live sandboxes (claims in {d})")
 
@@ -216,12 +225,10 @@ def uids_in_use_elsewhere() -> set[int]:
     for name in os.listdir(d):
         if not name.isdigit() or UID_BASE + int(name) in mine:
             continue
-        fd = os.open(d / name, os.O_RDWR | os.O_CLOEXEC)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        fd = _try_lock(d / name)
+        if fd is None:
             out.add(UID_BASE + int(name))
-        finally:
+        else:
             os.close(fd)
     return out
 
