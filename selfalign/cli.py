@@ -233,6 +233,12 @@ def cmd_sandbox(a) -> None:
     sys.exit(0 if v.verdict == "pass" else 1)
 
 
+def cmd_doctor(a) -> None:
+    from .doctor import run
+
+    sys.exit(run(a, _cfg(a.configfile, a.set)))
+
+
 def _shard_args(sp) -> None:
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--shard", metavar="K/N", help="run only part K (0-based) of N; join the parts with --gather")
@@ -348,6 +354,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--timeout", type=float, default=10.0)
     sp.add_argument("--memory-mb", type=int, default=4096)
     sp.add_argument("--unsafe-no-sandbox", action="store_true", help="run WITHOUT bubblewrap (dangerous)")
+
+    sp = add("doctor", cmd_doctor, "check that this machine runs a backend (and a config): one line a check")
+    sp.add_argument("--configfile", help="config file (default: the defaults)")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
+    sp.add_argument("--backend", help="load the model through this backend (default: the model sheet's)")
+    sp.add_argument("--model", help="the model sheet row to load (default: the config's model)")
+    sp.add_argument("--tokens", type=int, default=32, help="greedy tokens per prompt (default 32)")
+    sp.add_argument("--prompts", type=int, default=8, help="how many of the fixed prompts (1-8, default 8)")
+    sp.add_argument("--agreement", action="store_true",
+                    help="also compare the greedy tokens with transformers on the same checkpoint (fp32)")
+    sp.add_argument("--json", action="store_true", help="one JSON line instead of text")
     return p
 
 

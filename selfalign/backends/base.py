@@ -104,6 +104,10 @@ class Backend(abc.ABC):
         yield Collector(self.stats, n_prompts, n, progress)
         self.stats.seconds += time.perf_counter() - t0
 
+    def describe(self) -> dict:
+        """What the engine runs on, for provenance and ``selfalign doctor``: device, dtype, …"""
+        return {}
+
     def count_tokens(self, text: str) -> int:  # pragma: no cover - overridden where cheap
         return len(text.split())
 

@@ -13,6 +13,10 @@ import os
 from .base import Backend, Completion, sample_seed
 
 
+# llama.cpp's LLAMA_FTYPE values of the sheet's GGUFs (general.file_type), for describe()
+_FILE_TYPES = {"0": "f32", "1": "f16", "7": "q8_0", "15": "q4_k_m", "17": "q5_k_m", "18": "q6_k"}
+
+
 class LlamaCppBackend(Backend):
     name = "llamacpp"
 
@@ -52,6 +56,16 @@ class LlamaCppBackend(Backend):
         n_ctx = min(b["n_ctx"], spec.context) if spec else b["n_ctx"]
         return cls(path, n_ctx=n_ctx, n_threads=n_threads if n_threads is not None else b["n_threads"],
                    n_batch=b["n_batch"], seed=cfg["seed"], lora_path=lora_path, parallel=b["parallel"])
+
+    def describe(self) -> dict:
+        import llama_cpp
+
+        meta = getattr(self.llm, "metadata", {}) or {}
+        ftype = meta.get("general.file_type")
+        return {"device": "cpu", "dtype": _FILE_TYPES.get(str(ftype), f"gguf file_type {ftype}"),
+                "n_ctx": self.n_ctx, "parallel": self.parallel,
+                # the ISA the library was built for (AVX2, AVX512, AMX …): what a crash report needs
+                "system_info": llama_cpp.llama_print_system_info().decode(errors="replace").strip()}
 
     def tokenize(self, text: str) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)

@@ -51,15 +51,15 @@ def load_causal_lm(path, dtype=None):
     return AutoModelForCausalLM.from_pretrained(path, config=config, dtype=dtype or torch.float32)
 
 
-def load_base(spec, weights: Path, cache_root: Path, dtype=None):
-    """(model, tokenizer) for training, dropout 0 (:func:`load_causal_lm`). A GGUF is dequantised by
-    transformers once and cached as an HF checkpoint (loading the GGUF takes ~90 s; the cache ~3 s)."""
+def hf_checkpoint(spec, weights: Path, cache_root: Path) -> Path:
+    """An HF checkpoint of the model at ``weights``: the directory itself, or a GGUF dequantised by
+    transformers to fp32 once and cached under ``cache_root/hf`` (loading the GGUF takes ~90 s; the
+    cache ~3 s). Training and the vLLM backend on CPU read the same checkpoint."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if weights.is_dir():
-        tok = AutoTokenizer.from_pretrained(weights)
-        return load_causal_lm(weights, dtype), tok
+        return weights
     stamp = (weights.parent / (weights.name + ".sha256"))
     sha = stamp.read_text().strip()[:12] if stamp.exists() else "nohash"
     cache = cache_root / "hf" / f"{spec.name}-{sha}"
@@ -82,5 +82,13 @@ def load_base(spec, weights: Path, cache_root: Path, dtype=None):
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
         del model
-    tok = AutoTokenizer.from_pretrained(cache)
-    return load_causal_lm(cache, dtype), tok
+    return cache
+
+
+def load_base(spec, weights: Path, cache_root: Path, dtype=None):
+    """(model, tokenizer) for training, dropout 0 (:func:`load_causal_lm`), from
+    :func:`hf_checkpoint`."""
+    from transformers import AutoTokenizer
+
+    path = hf_checkpoint(spec, weights, cache_root)
+    return load_causal_lm(path, dtype), AutoTokenizer.from_pretrained(path)
