@@ -4,8 +4,11 @@ SNAKEMAKE = $(VENV)/bin/snakemake
 CORES ?= all
 # pytest-xdist workers for `make test` (tests/conftest.py keeps the model-bound tests on one of them)
 TEST_WORKERS ?= 2
+# what `make test` passes to pytest (the rest is in pyproject.toml's [tool.pytest.ini_options]);
+# tests/unit/test_crash_fails_fast.py runs a crashing test with exactly these (`make -s pytest-flags`)
+PYTEST_FLAGS = -ra -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
-.PHONY: setup setup-test bench-envs run test smoke dry clean
+.PHONY: setup setup-test bench-envs run test smoke dry clean pytest-flags
 # `make run` needs bubblewrap, util-linux and node; the tests also want slurm-wlm + munge (for the
 # one SLURM test, skipped with the reason without them or without root).
 setup:
@@ -24,7 +27,10 @@ bench-envs: setup
 # The tests calibrate ClassEval scoring with its libraries: its environment is built first (~1 min).
 test: setup-test
 	$(VENV)/bin/python -m selfalign evaluate env build classeval
-	$(VENV)/bin/python -m pytest -ra -n $(TEST_WORKERS) --dist loadgroup --durations=25
+	$(VENV)/bin/python -m pytest $(PYTEST_FLAGS)
+
+pytest-flags:
+	@echo $(PYTEST_FLAGS)
 
 # The smallest real end-to-end run (what CI runs inside the tests as well).
 smoke: setup

@@ -1,3 +1,4 @@
+import faulthandler
 import os
 import shutil
 import sys
@@ -20,6 +21,29 @@ def pytest_configure(config):
     cache = Path(os.environ.get("SELFALIGN_TEST_CACHE") or ROOT / ".pytest_cache" / "xdg-cache").expanduser()
     cache.mkdir(parents=True, exist_ok=True)
     os.environ["XDG_CACHE_HOME"] = str(cache)
+    # where a hung test's stacks go: the real stderr, not a capture file that dies with the worker
+    global _STDERR
+    _STDERR = os.fdopen(os.dup(sys.stderr.fileno()), "w")
+
+
+_STDERR = sys.stderr
+
+
+# pytest-timeout's `timeout` (pyproject.toml) through faulthandler's watchdog: it runs in a C thread,
+# so it fires even while native code (llama.cpp, torch) holds the interpreter, writes every thread's
+# stack to the real stderr, and ends the worker; pytest-xdist then fails that test, and with
+# --max-worker-restart=0 (pyproject.toml) starts no replacement: the run ends.
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    if settings.timeout and settings.timeout > 0:
+        faulthandler.dump_traceback_later(settings.timeout, exit=True, file=_STDERR)
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_cancel_timer(item):
+    faulthandler.cancel_dump_traceback_later()
+    return True
 
 
 # Under pytest-xdist (`make test`: -n 2 --dist loadgroup) the tests that run the model or train
