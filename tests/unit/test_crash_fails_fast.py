@@ -2,6 +2,7 @@
 faulthandler trace in the log: run through `make test`'s own pytest flags (`make -s pytest-flags`,
 pyproject.toml's ini options and tests/conftest.py) in a subprocess. Before this, a segfault in
 llama.cpp made pytest-xdist re-run the crashing test on replacement workers and then hang."""
+import os
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def _run(d, *extra, timeout=240):
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "pytest", *_flags(), "-p", "no:cacheprovider", *extra,
                           str(d.relative_to(REPO_ROOT))], cwd=REPO_ROOT, capture_output=True, text=True,
-                         timeout=timeout)
+                         timeout=timeout, env={**os.environ, "SELFALIGN_CRASH_SUITE": "1"})
     return out, time.monotonic() - t0
 
 
