@@ -26,6 +26,7 @@ bench-envs: setup
 
 # The tests calibrate ClassEval scoring with its libraries: its environment is built first (~1 min).
 test: setup-test
+	bash scripts/setup.sh --check-llama
 	$(VENV)/bin/python -m selfalign evaluate env build classeval
 	$(VENV)/bin/python -m pytest $(PYTEST_FLAGS)
 

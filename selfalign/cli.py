@@ -15,23 +15,8 @@ log = logging.getLogger("selfalign")
 
 
 def _cfg(path: str | None, overrides: list[str] | None = None) -> dict:
-    from . import config as C
-
-    extra = {}
-    for kv in overrides or []:
-        key, _, val = kv.partition("=")
-        node = extra
-        parts = key.split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        try:
-            node[parts[-1]] = json.loads(val)
-        except ValueError:
-            node[parts[-1]] = val
-    if path and path.endswith(".json"):
-        cfg = json.loads(Path(path).read_text())
-        return C.resolve(C.deep_merge(cfg, extra))
-    return C.load(path, extra)
+    from .config import load_cli
+    return load_cli(path, overrides)
 
 
 def _backend_factory(cfg: dict, threads: int | None = None, lora: str | None = None):
@@ -168,46 +153,6 @@ def cmd_train(a) -> None:
              m["s_per_step"], m["peak_rss_mb"])
 
 
-def _eval_cfg(a) -> dict:
-    overrides = list(a.set or [])
-    if getattr(a, "data", None):
-        overrides.append(f"evaluate.data.{a.benchmark.partition('@')[0]}={json.dumps(a.data)}")
-    return _cfg(a.config, overrides)
-
-
-def cmd_evaluate_generate(a) -> None:
-    from .evaluate.generate import generate_samples
-
-    res = generate_samples(_eval_cfg(a), a.benchmark, a.variant, a.out, train_dir=a.train_dir, threads=a.threads)
-    log.info("samples %s/%s: %s", a.variant, a.benchmark, res.get("skipped") or f"{res['problems']} problems -> {a.out}")
-
-
-def cmd_evaluate_score(a) -> None:
-    from .evaluate.score import score_file
-
-    res = score_file(_eval_cfg(a), a.benchmark, a.samples, a.out, workers=a.workers)
-    if "summary" in res:
-        s = res["summary"]
-        for metric, v in ((k, v) for k, v in s.items() if isinstance(v, dict) and "passed" in v):
-            print(f"{a.benchmark} {metric}: pass@1 {v.get('pass@1')} ± {v.get('pass@1_se')} % "
-                  f"({v['passed']} of {s['samples']} samples; {s['problems']} problems)")
-    else:
-        print(f"{a.benchmark}: {res['skipped']}")
-
-
-def cmd_evaluate_env(a) -> None:
-    from .evaluate import envs
-
-    cfg = _cfg(a.config)
-    names = list(envs.FAMILIES) if a.name == "all" else [a.name]
-    for name in names:
-        if a.env_action == "build":
-            print(f"{name}: {envs.build(name, cfg, pip_args=a.pip_arg)}")
-        else:
-            site, info = envs.site_for(name, cfg)
-            print(f"{name}: {info.get('path') or 'not built (' + info['build'] + ')'}")
-
-
 def cmd_paper(a) -> None:
     from .paper import build_paper
 
@@ -231,12 +176,6 @@ def cmd_sandbox(a) -> None:
     v = Sandbox(lim, unsafe_no_sandbox=a.unsafe_no_sandbox, persistent=False).run(src)  # one program: no server
     print(json.dumps(v.as_dict()))
     sys.exit(0 if v.verdict == "pass" else 1)
-
-
-def cmd_doctor(a) -> None:
-    from .doctor import run
-
-    sys.exit(run(a, _cfg(a.configfile, a.set)))
 
 
 def _shard_args(sp) -> None:
@@ -308,35 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.add_argument("--threads", type=int)
 
-    from .evaluate import REGISTRY as BENCHMARKS
-    ev = sub.add_parser("evaluate", help="benchmarks: generate samples, score any samples file, library environments")
-    evsub = ev.add_subparsers(dest="action", required=True, metavar="ACTION")
-    sp = evsub.add_parser("generate", help="write a benchmark's samples from the base or SFT model")
-    sp.set_defaults(fn=cmd_evaluate_generate)
-    sp.add_argument("--variant", choices=["base", "sft"], required=True)
-    sp.add_argument("--train-dir", help="the SFT model's directory (--variant sft)")
-    sp.add_argument("--threads", type=int)
-    sc = evsub.add_parser("score", help="score a samples file ({task_id, solution|completion} rows) in the sandbox",
-                          description="Score any samples file: one JSON object per line with a task_id and a "
-                                      "'solution' (a whole program) or a 'completion' (continuing the task's "
-                                      "prompt); several rows per task are several samples (pass@k).")
-    sc.set_defaults(fn=cmd_evaluate_score)
-    sc.add_argument("--samples", required=True, help="samples JSONL (optionally .gz)")
-    sc.add_argument("--workers", type=int, help="sandbox workers (default: sandbox.workers, else 2 x cores)")
-    for x in (sp, sc):
-        x.add_argument("--config", help="config file (default: the defaults; e.g. config/config.yaml)")
-        x.add_argument("--benchmark", required=True, metavar="NAME[@STYLE]",
-                       help=f"one of {', '.join(sorted(BENCHMARKS))}; NAME@completion / NAME@instruct forces a "
-                            "prompt style (generate)")
-        x.add_argument("--data", help="the benchmark's data file (overrides evaluate.data.<benchmark>)")
-        x.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
-        x.add_argument("--out", required=True)
-    en = evsub.add_parser("env", help="build or locate a benchmark's library environment")
-    en.set_defaults(fn=cmd_evaluate_env)
-    en.add_argument("env_action", choices=["build", "path"])
-    en.add_argument("name", help="classeval, ds1000, canitedit, or all")
-    en.add_argument("--config")
-    en.add_argument("--pip-arg", action="append", help="extra argument for pip (e.g. --extra-index-url=...)")
+    from .evaluate.cli import add_parser as add_evaluate
+    add_evaluate(sub)
 
     sp = add("paper", cmd_paper, "regenerate tables and figures from results")
     sp.add_argument("--config", required=True)
@@ -355,18 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--memory-mb", type=int, default=4096)
     sp.add_argument("--unsafe-no-sandbox", action="store_true", help="run WITHOUT bubblewrap (dangerous)")
 
-    sp = add("doctor", cmd_doctor, "check that this machine runs a backend (and a config): one line a check")
-    sp.add_argument("--configfile", help="config file (default: the defaults)")
-    sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
-    sp.add_argument("--backend", help="load the model through this backend (default: the model sheet's)")
-    sp.add_argument("--model", help="the model sheet row to load (default: the config's model)")
-    sp.add_argument("--tokens", type=int, default=32, help="greedy tokens per prompt (default 32)")
-    sp.add_argument("--prompts", type=int, default=8, help="how many of the fixed prompts (1-8, default 8)")
-    sp.add_argument("--agreement", action="store_true",
-                    help="also compare the greedy tokens with transformers on the same checkpoint (fp32)")
-    sp.add_argument("--json", action="store_true", help="one JSON line instead of text")
+    from .doctor import add_parser as add_doctor
+    add_doctor(sub)
     return p
-
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -107,6 +107,25 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> dict:
     return resolve(raw)
 
 
+def load_cli(path: str | None, overrides: list[str] | None = None) -> dict:
+    """The config of a command line: a YAML file (or a stage's resolved JSON) with ``KEY=VALUE``
+    overrides, dotted keys, values parsed as JSON where they parse (``seeds.count=10``)."""
+    extra: dict = {}
+    for kv in overrides or []:
+        key, _, val = kv.partition("=")
+        node = extra
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        try:
+            node[parts[-1]] = json.loads(val)
+        except ValueError:
+            node[parts[-1]] = val
+    if path and path.endswith(".json"):
+        return resolve(deep_merge(json.loads(Path(path).read_text()), extra))
+    return load(path, extra)
+
+
 def deep_merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in over.items():

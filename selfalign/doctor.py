@@ -137,3 +137,24 @@ def run(a, cfg: dict) -> int:
         return 0 if res["ok"] else 1
     print("doctor: give --backend and/or --model (see --help)")
     return 2
+
+
+def command(a) -> None:
+    import sys
+
+    from .config import load_cli
+    sys.exit(run(a, load_cli(a.configfile, a.set)))
+
+
+def add_parser(sub) -> None:
+    sp = sub.add_parser("doctor", help="check that this machine runs a backend (and a config): one line a check")
+    sp.set_defaults(fn=command)
+    sp.add_argument("--configfile", help="config file (default: the defaults)")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
+    sp.add_argument("--backend", help="load the model through this backend (default: the model sheet's)")
+    sp.add_argument("--model", help="the model sheet row to load (default: the config's model)")
+    sp.add_argument("--tokens", type=int, default=32, help="greedy tokens per prompt (default 32)")
+    sp.add_argument("--prompts", type=int, default=8, help="how many of the fixed prompts (1-8, default 8)")
+    sp.add_argument("--agreement", action="store_true",
+                    help="also compare the greedy tokens with transformers on the same checkpoint (fp32)")
+    sp.add_argument("--json", action="store_true", help="one JSON line instead of text")

@@ -158,7 +158,8 @@ class Workflow:
         """The code that decides a verdict: a change to it re-scores samples without regenerating them."""
         root = repo_path("selfalign")
         files = sorted((root / "evaluate").glob("*.py")) + sorted((root / "sandbox").glob("*.py"))
-        return [str(f) for f in files if f.name != "reaper.py"]   # the reaper decides no verdict
+        # the containment and the command line decide no verdict
+        return [str(f) for f in files if f.name not in ("reaper.py", "cgroups.py", "cli.py")]
 
     def train_launch(self, experiment: str, python: str) -> str:
         """The words that start `selfalign` for the experiment's training job (train.launch.plan)."""

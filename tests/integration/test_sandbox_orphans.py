@@ -137,7 +137,7 @@ def test_a_new_sandbox_reaps_only_what_a_dead_harness_left(cgroup):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: cgroups for the sandbox are made in root mode here")
 def test_persistent_workers_live_in_their_cgroup_and_close_removes_it():
-    from selfalign.sandbox.reaper import _cgroup_pids
+    from selfalign.sandbox.cgroups import cgroup_pids
     from selfalign.sandbox import Sandbox
 
     sb = Sandbox(workers=2)
@@ -146,7 +146,7 @@ def test_persistent_workers_live_in_their_cgroup_and_close_removes_it():
         pytest.skip("no writable cgroup v2 here (needs root, or a cgroup delegated to this user)")
     assert [v.verdict for v in sb.run_many(["pass"] * 4, 2)] == ["pass"] * 4
     servers = {z.proc.pid for z in sb.servers.values()}
-    inside = set(_cgroup_pids(cg))
+    inside = set(cgroup_pids(cg))
     assert servers and servers <= inside, (servers, inside)   # each worker's whole chain is in it
     assert sorted(p.name for p in cg.iterdir() if p.is_dir()) == ["w0", "w1"]
     sb.close()
