@@ -190,14 +190,26 @@ class Workflow:
         return f"../envs/{'gpu' if gpus > 0 else cpu_env}.yaml"
 
     def benchmarks(self, experiment: str | None = None, variant: str = "sft") -> list[str]:
-        """The evaluation targets: each benchmark, and with ``evaluate.extra_styles`` each again
-        with the variant's other prompt style (``humaneval@completion`` for an SFT model)."""
+        """The evaluation targets: each benchmark, and with ``evaluate.extra_styles`` ("all", or
+        "base" for the base variant) each again with the variant's other prompt style
+        (``humaneval@completion`` for an SFT model)."""
         e = self.exp(experiment or self.main)["evaluate"]
         out = list(e["benchmarks"])
-        if e["extra_styles"]:
+        if e["extra_styles"] == "all" or (e["extra_styles"] == "base" and variant == "base"):
             own = e["sft_prompt"] if variant == "sft" else e["base_prompt"]
             other = "completion" if own == "instruct" else "instruct"
             out += [f"{b}@{other}" for b in e["benchmarks"]]
+        return out
+
+    def teacher_evals(self) -> list[str]:
+        """``evaluate.teacher_eval``: each experiment's teacher scored once, with that prompt style."""
+        out = []
+        for name, cfg in self.experiments.items():
+            e, teacher = cfg["evaluate"], cfg.get("teacher")
+            if e["teacher_eval"] == "none" or not teacher or teacher == cfg["model"]:
+                continue
+            suffix = "" if e["teacher_eval"] == e["base_prompt"] else f"@{e['teacher_eval']}"
+            out += [f"{self.results}/_base/{teacher}/eval/{b}{suffix}.json" for b in e["benchmarks"]]
         return out
 
     def paper_inputs(self) -> dict[str, list[str]]:
@@ -207,6 +219,7 @@ class Workflow:
             funnels.append(f"{r}/{e}/{self.generator(e)}/funnel.json")
             evals += [f"{r}/{e}/{m}/eval/sft/{b}.json" for b in self.benchmarks(e)]
         evals += [f"{r}/_base/{m}/eval/{b}.json" for b in self.benchmarks(variant="base")]
+        evals += self.teacher_evals()
         return {"funnels": funnels, "evals": sorted(set(evals)),
                 "card": [f"{r}/{e}/{self.generator(e)}/dataset/README.md" for e in self.experiments]}
 

@@ -17,6 +17,12 @@ def replication_arms(res: Results, cfg_exps: dict, student: str) -> list[dict]:
              "instruct": measured(res.evals, "", student, "base", "humaneval@instruct")
              or measured(res.evals, "", student, "base", "humaneval"),
              "completion": measured(res.evals, "", student, "base", "humaneval"), "exp": None}]
+    for teacher in sorted({c["teacher"] for c in cfg_exps.values() if c.get("teacher") and c["teacher"] != student
+                           and c["evaluate"]["teacher_eval"] != "none"}):
+        # the teacher scored once (evaluate.teacher_eval): what the arms' data came from
+        arms.append({"arm": f"teacher {teacher} (no SFT)", "data": "—", "mode": "—", "pairs": None, "exp": None,
+                     "instruct": measured(res.evals, "", teacher, "base", "humaneval@instruct"),
+                     "completion": measured(res.evals, "", teacher, "base", "humaneval")})
     for name, c in cfg_exps.items():
         if c["model"] != student:
             continue
@@ -46,7 +52,7 @@ def replication_reading(arms: list[dict], student: str) -> str:
                      f"pass is {'' if strict else 'not '}above fail by more than two standard errors.")
     base = arms[0]["instruct"]
     for a in arms[1:]:
-        if a["instruct"] and base:
+        if a["exp"] and a["instruct"] and base:
             moved = sep(a, arms[0]) or sep(arms[0], a)
             lines.append(f"{a['exp']}: instruction-prompt pass@1 {a['instruct'].value:.1f} vs base {base.value:.1f} — "
                          f"{'moved' if moved else 'not moved'} beyond two standard errors.")

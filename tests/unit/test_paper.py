@@ -143,12 +143,13 @@ def test_main_table_rows_follow_the_paper_with_standard_errors(tmp_path):
 def test_cpu_replication_table_reads_the_arms(tmp_path):
     r = tmp_path / "results"
     s, t = "gemma3-270m", "qwen2.5-coder-0.5b-instruct"
-    cfg = resolve({"experiment": "repl-pass", "model": s, "teacher": t, "evaluate": {"extra_styles": True},
+    cfg = resolve({"experiment": "repl-pass", "model": s, "teacher": t, "evaluate": {"extra_styles": "all", "teacher_eval": "instruct"},
                    "ablations": {"repl-random": {"select": {"mode": "random"}}, "repl-fail": {"select": {"mode": "fail"}},
                                  "repl-self": {"teacher": s}}})
     ev = lambda p, se: {"summary": {"base": {"pass@1": p, "pass@1_se": se}}}  # noqa: E731
     _write(r / "_base" / s / "eval" / "humaneval.json", ev(3.0, 1.3))
     _write(r / "_base" / s / "eval" / "humaneval@instruct.json", ev(0.0, 0.0))
+    _write(r / "_base" / t / "eval" / "humaneval@instruct.json", ev(31.1, 3.6))
     for exp, inst, comp, pairs in (("repl-pass", 9.0, 4.0, 120), ("repl-random", 6.0, 3.0, 150), ("repl-fail", 1.0, 2.0, 90)):
         _write(r / exp / s / "eval" / "sft" / "humaneval.json", ev(inst, 1.5))
         _write(r / exp / s / "eval" / "sft" / "humaneval@completion.json", ev(comp, 1.2))
@@ -157,14 +158,21 @@ def test_cpu_replication_table_reads_the_arms(tmp_path):
     md = (tmp_path / "paper" / "cpu_replication.md").read_text()
     rows = [l for l in md.splitlines() if l.startswith("| ")][1:]
     assert rows[0] == "| gemma3-270m base (no SFT) | — | 0.0 ± 0.0 | 3.0 ± 1.3 | — |"
-    assert rows[1] == ("| repl-pass: SFT on teacher qwen2.5-coder-0.5b-instruct data, pass | 120 | 9.0 ± 1.5 | 4.0 ± 1.2 | 65.2 |")
-    assert rows[3].startswith("| repl-fail: SFT on teacher") and rows[3].endswith("| 90 | 1.0 ± 1.5 | 2.0 ± 1.2 | 57.9 |")
-    assert rows[4] == "| repl-self: SFT on its own data, pass | — | — | — | — |"      # not run
+    assert rows[1] == "| teacher qwen2.5-coder-0.5b-instruct (no SFT) | — | 31.1 ± 3.6 | — | — |"
+    assert rows[2] == ("| repl-pass: SFT on teacher qwen2.5-coder-0.5b-instruct data, pass | 120 | 9.0 ± 1.5 | 4.0 ± 1.2 | 65.2 |")
+    assert rows[4].startswith("| repl-fail: SFT on teacher") and rows[4].endswith("| 90 | 1.0 ± 1.5 | 2.0 ± 1.2 | 57.9 |")
+    assert rows[5] == "| repl-self: SFT on its own data, pass | — | — | — | — |"      # not run
     assert "pass ≥ random ≥ fail holds on the point estimates (9.0 / 6.0 / 1.0)" in md
     assert "pass is above fail by more than two standard errors" in md
     assert "repl-pass: instruction-prompt pass@1 9.0 vs base 0.0 — moved beyond two standard errors" in md
     assert (tmp_path / "figures" / "cpu_replication.png").exists()
     from selfalign.workflow import Workflow
-    evals = Workflow(cfg).paper_inputs()["evals"]   # extra_styles: the other style of every variant
+    evals = Workflow(cfg).paper_inputs()["evals"]   # extra_styles all: the other style of every variant
     assert f"results/_base/{s}/eval/humaneval@instruct.json" in evals
     assert f"results/repl-fail/{s}/eval/sft/humaneval@completion.json" in evals
+    assert f"results/_base/{t}/eval/humaneval@instruct.json" in evals              # the teacher, once
+    assert "vs base 31.1" not in md and "teacher qwen2.5-coder-0.5b-instruct (no SFT): " not in md
+    # extra_styles base: the base model with both prompts, every arm with its own (instruction) prompt
+    evals = Workflow({**cfg, "evaluate": {**cfg["evaluate"], "extra_styles": "base"}}).paper_inputs()["evals"]
+    assert f"results/_base/{s}/eval/humaneval@instruct.json" in evals
+    assert not any("@completion" in e for e in evals), evals

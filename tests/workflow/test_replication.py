@@ -1,6 +1,7 @@
 """The CI variant of config/cpu-replication.yaml (config/ci-replication.yaml on top of it): the
-teacher's data, the student's three arms from the same samples and its own-data arm, both prompt
-styles, and the replication table — a few items each, so the long config cannot rot."""
+teacher's data, the student's three arms from the same samples and its own-data arm, the trimmed
+evaluation matrix (the base with both prompt styles, each arm with the instruction prompt, the teacher
+once), and the replication table — a few items each, so the long config cannot rot."""
 import json
 import subprocess
 import sys
@@ -39,21 +40,26 @@ def test_arms_share_the_teachers_samples(run_dir):
         assert (r / arm / TEACHER / "sft.jsonl").exists() and (r / arm / STUDENT / "sft_model").exists()
 
 
-def test_every_model_is_evaluated_with_both_prompt_styles(run_dir):
+def test_the_evaluation_matrix(run_dir):
     r = run_dir / "results"
     base = [json.loads((r / "_base" / STUDENT / "eval" / f).read_text()) for f in ("humaneval.json", "humaneval@instruct.json")]
     assert [b["prompt_style"] for b in base] == ["completion", "instruct"]
     assert all(b["summary"]["problems"] == 3 and "pass@1_se" in b["summary"]["base"] for b in base)
+    teacher = json.loads((r / "_base" / TEACHER / "eval" / "humaneval@instruct.json").read_text())
+    assert teacher["prompt_style"] == "instruct" and teacher["summary"]["problems"] == 3
+    assert sorted(p.name for p in (r / "_base" / TEACHER / "eval").glob("*.json")
+                  if not p.name.endswith(".samples.json")) == ["humaneval@instruct.json"]
     for arm in ("repl-pass", "repl-random", "repl-fail", "repl-self"):
-        for f in ("humaneval.json", "humaneval@completion.json"):
-            res = json.loads((r / arm / STUDENT / "eval" / "sft" / f).read_text())
-            assert "summary" in res or res["skipped"].startswith("skipped: no SFT model"), (arm, f)
+        res = json.loads((r / arm / STUDENT / "eval" / "sft" / "humaneval.json").read_text())
+        assert "summary" in res or res["skipped"].startswith("skipped: no SFT model"), arm
+        assert not (r / arm / STUDENT / "eval" / "sft" / "humaneval@completion.json").exists(), arm
 
 
 def test_replication_table_and_figure(run_dir):
     md = (run_dir / "paper" / "cpu_replication.md").read_text()
     rows = [line for line in md.splitlines() if line.startswith("| ")][1:]
-    assert len(rows) == 5 and rows[0].startswith(f"| {STUDENT} base (no SFT)")
+    assert len(rows) == 6 and rows[0].startswith(f"| {STUDENT} base (no SFT)")
+    assert rows[1].startswith(f"| teacher {TEACHER} (no SFT)")
     assert "repl-fail: SFT on teacher" in md and "| 57.9 |" in md and "Reading:" in md
     assert (run_dir / "figures" / "cpu_replication.png").exists()
 
