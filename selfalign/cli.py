@@ -269,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .doctor import add_parser as add_doctor
     add_doctor(sub)
+    from .report.publish import add_parser as add_publish
+    add_publish(sub)
     return p
 
 
