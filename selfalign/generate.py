@@ -54,7 +54,8 @@ def job_groups(jobs: list[Job], size: int | None, shard: Shard = Shard()) -> lis
 
 
 def run_jobs(backend: Backend, groups: list[list[Job]], writer: ResumableWriter, n: int, temperature: float,
-              max_tokens: int, stop: list[str], seed: int, desc: str, top_p: float | None = None) -> None:
+              max_tokens: int, stop: list[str], seed: int, desc: str, top_p: float | None = None,
+              loop_guard: int = 0) -> None:
     from tqdm import tqdm
 
     bar = tqdm(total=sum(not j.done for g in groups for j in g), desc=desc, unit="item", mininterval=2)
@@ -70,7 +71,8 @@ def run_jobs(backend: Backend, groups: list[list[Job]], writer: ResumableWriter,
             bar.set_postfix(tok_s=f"{(backend.stats.completion_tokens - tok0) / dt:.1f}" if dt else "-")
 
         backend.generate([j.prompt for j in group], n=n, temperature=temperature, max_tokens=max_tokens,
-                         stop=stop, seed=seed, progress=on_done, keys=[j.key for j in group], top_p=top_p)
+                         stop=stop, seed=seed, progress=on_done, keys=[j.key for j in group], top_p=top_p,
+                         loop_guard=loop_guard)
     bar.close()
 
 
@@ -153,10 +155,10 @@ def parse_sample(c, loop_guard: int = 0) -> tuple[dict, str, dict]:
     text, extra = c.text, {}
     if c.finish_reason == PROMPT_TOO_LONG:
         return fields, PROMPT_TOO_LONG, extra
-    if c.finish_reason == "length":
+    if c.finish_reason in ("length", "loop"):     # "loop": the backend's live guard stopped it
         cut = P.loop_cut(text, loop_guard) if loop_guard and text else None
         if cut is None:
-            return fields, _drop_reason(c, None), extra
+            return fields, "loop" if c.finish_reason == "loop" else _drop_reason(c, None), extra
         text, extra = P.close_open_fence(text[:cut]), {"loop_cut": cut}
     try:
         r, t, code, tcode = P.parse_response(text)
@@ -212,7 +214,8 @@ def run_stage(stage: str, cfg: dict, parents: list, backend_factory: Callable[[]
         groups = job_groups(jobs, backend.resume_group, shard)
         stats["todo"] = sum(not j.done for grp in groups for j in grp)
         if groups:
-            run_jobs(backend, groups, writer, g.get("n", 1), g["temperature"], g["max_tokens"], stop, cfg["seed"], stage)
+            run_jobs(backend, groups, writer, g.get("n", 1), g["temperature"], g["max_tokens"], stop, cfg["seed"], stage,
+                     loop_guard=g.get("loop_guard", 0))
         stats["generation"] = backend.stats.as_dict()
     writer.finish(out)
     stats["outcomes"] = outcome_counts(out)

@@ -15,7 +15,7 @@ PROMPT_TOO_LONG = "prompt_too_long"
 @dataclass
 class Completion:
     text: str
-    finish_reason: str          # "stop" | "length" | PROMPT_TOO_LONG
+    finish_reason: str          # "stop" | "length" | "loop" (the live loop guard) | PROMPT_TOO_LONG
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0      # prompt tokens served from the KV/prefix cache, where known
@@ -91,10 +91,13 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def generate(self, prompts: list[str], n: int = 1, temperature: float = 0.0, max_tokens: int = 256,
                  stop: list[str] | None = None, seed: int | None = None,
-                 progress=None, keys: list[str] | None = None, top_p: float | None = None) -> list[list[Completion]]:
+                 progress=None, keys: list[str] | None = None, top_p: float | None = None,
+                 loop_guard: int = 0) -> list[list[Completion]]:
         """``progress`` (optional) is called with each finished prompt's completions. ``keys``
         (optional) are the prompts' record ids, for backends that seed each request by them;
-        ``top_p`` None keeps the backend's own (sampling only: greedy decoding ignores it)."""
+        ``top_p`` None keeps the backend's own (sampling only: greedy decoding ignores it);
+        ``loop_guard`` k > 0: a backend that can stops a sequence whose last lines repeat k times,
+        with finish reason "loop" (llama.cpp; the others run to their limit)."""
 
     @contextmanager
     def collect(self, n_prompts: int, n: int, progress=None) -> Iterator[Collector]:

@@ -74,7 +74,7 @@ class LlamaCppBackend(Backend):
         return len(self.tokenize(text))
 
     def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None,
-                 keys=None, top_p=None):  # seeds derive from the prompt text here; keys are not needed
+                 keys=None, top_p=None, loop_guard=0):  # seeds derive from the prompt text here; keys are not needed
         from .llamacpp_engine import EngineJob
 
         jobs = []
@@ -82,7 +82,7 @@ class LlamaCppBackend(Backend):
             tokens = self.tokenize(prompts[i])
             for k in range(n):
                 jobs.append(EngineJob((i, k), tokens, temperature, max_tokens,
-                                      sample_seed(seed, prompts[i], k), list(stop or []), top_p))
+                                      sample_seed(seed, prompts[i], k), list(stop or []), top_p, loop_guard))
         with self.collect(len(prompts), n, progress) as out:
             self.engine.run(jobs, lambda r: out.add(*r.key, Completion(
                 text=r.text, finish_reason=r.finish_reason, prompt_tokens=r.prompt_tokens,

@@ -24,6 +24,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..prompts import loop_cut
+
 
 @dataclass
 class EngineJob:
@@ -34,6 +36,7 @@ class EngineJob:
     seed: int
     stop: list[str]
     top_p: float | None = None  # None: the engine's
+    loop_guard: int = 0         # k > 0: end the sequence once its last lines repeat k times ("loop")
 
 
 @dataclass
@@ -203,6 +206,12 @@ class BatchEngine:
             hits = [i for i in (text.find(s, start) for s in job.stop) if i >= 0]
             if hits:
                 return self._finish(slot, "stop", text[: min(hits)])
+        if job.loop_guard and b"\n" in slot.out[before:]:
+            # a small model that repeats a block of lines k times has looped for good: stop spending
+            # tokens on it (prompts.loop_cut, the same test the data stage's post-hoc guard applies)
+            text = slot.out.decode("utf-8", "ignore")
+            if loop_cut(text, job.loop_guard) is not None:
+                return self._finish(slot, "loop", text)
         if slot.n_gen >= slot.limit:
             return self._finish(slot, "length", slot.out.decode("utf-8", "ignore"))
         slot.next_token = tok

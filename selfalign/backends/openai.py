@@ -72,7 +72,7 @@ class OpenAIBackend(Backend):
                           cached_tokens=details.get("cached_tokens", 0) or 0)
 
     def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None,
-                 keys=None, top_p=None):  # seeds derive from the prompt text here; keys are not needed
+                 keys=None, top_p=None, loop_guard=0):  # seeds derive from the prompt text here; keys are not needed
         with self.collect(len(prompts), n, progress) as out, ThreadPoolExecutor(self.concurrency) as pool:
             futs = {pool.submit(self._one, p, k, temperature, max_tokens, stop, seed, top_p): (i, k)
                     for i, p in enumerate(prompts) for k in range(n)}

@@ -68,7 +68,7 @@ class VLLMBackend(Backend):
         return len(self.tokenizer.encode(text))
 
     def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None, keys=None,
-                 top_p=None):
+                 top_p=None, loop_guard=0):
         top_p = self.top_p if top_p is None else top_p   # a benchmark's protocol may set its own
         keys = keys if keys is not None else prompts        # without record ids: the prompt text
         if len(keys) != len(prompts):

@@ -32,6 +32,20 @@ def test_length_finish_reason(llama):
     assert c.finish_reason == "length" and c.completion_tokens == 4
 
 
+def test_live_loop_guard_stops_a_looping_sequence_early(llama):
+    """A sequence whose last lines repeat k times is ended there ("loop"), not decoded to its limit;
+    without the guard the same greedy sequence runs to max_tokens. What is kept is the text the
+    data stage's post-hoc guard (prompts.loop_cut) cuts after its first copy."""
+    from selfalign.prompts import loop_cut
+
+    prompt = "x = 1\n" * 12
+    free = llama.generate([prompt], n=1, temperature=0.0, max_tokens=120)[0][0]
+    guarded = llama.generate([prompt], n=1, temperature=0.0, max_tokens=120, loop_guard=4)[0][0]
+    assert free.finish_reason == "length" and free.completion_tokens == 120
+    assert guarded.finish_reason == "loop" and guarded.completion_tokens < 40, guarded
+    assert free.text.startswith(guarded.text) and loop_cut(guarded.text, 4) is not None
+
+
 def test_shared_prefix_is_served_from_cache(llama):
     shared = "You write Python.\n" * 30
     a, b = llama.generate([shared + "# task 0\n", shared + "# task 1\n"], n=2, temperature=0.7, max_tokens=2, seed=1)

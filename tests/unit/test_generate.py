@@ -55,6 +55,17 @@ def test_loop_guard_cuts_a_sample_that_loops_in_its_tests():
     assert extra["loop_cut"] > 0
 
 
+def test_a_sample_the_live_guard_stopped_parses_as_the_post_hoc_guard_cuts_it():
+    """The llama.cpp engine stops a looping sequence at its k-th copy (finish "loop"): the record is
+    what the post-hoc guard makes of the sample that ran on to its token limit."""
+    k = 4
+    stopped = RESPONSE + "assert add(1, 2) == 3\n" + "assert add(2, 2) == 4\n" * k
+    ran_on = RESPONSE + "assert add(1, 2) == 3\n" + "assert add(2, 2) == 4\n" * 40 + "assert add(2,"
+    live, why, extra = parse_sample(Completion(stopped, "loop", 900, 120), k)
+    assert why == "" and (live, extra) == parse_sample(Completion(ran_on, "length", 900, 384), k)[::2]
+    assert parse_sample(Completion("no code at all\n" * k, "loop", 900, 20), k)[1] == "loop"
+
+
 def test_loop_guard_drops_a_response_that_loops_before_its_tests():
     looping = "\nAdd them.\n\n```python\ndef add(a, b):\n    return a + b\n" + "print(add(1, 2))\n" * 60
     assert parse_sample(Completion(looping, "length", 900, 384), 4)[1] == "loop"
