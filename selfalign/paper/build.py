@@ -23,9 +23,11 @@ def build_paper(cfg: dict, results_dir: str | Path, paper_dir: str | Path, figur
     res = gather(results_dir, list(exps))
     ref = load_reference()
     sheet = read_sheet(cfg["models_sheet"])
-    models = sorted({m for (_, m) in res.funnels} | {cfg["model"]})
+    # the trained models (a teacher that only generated data has no SFT column)
+    models = sorted({m for (e, m) in res.funnels if e in exps and exps[e]["model"] == m} | {cfg["model"]})
+    teacher = cfg.get("teacher") if cfg.get("teacher") != cfg["model"] else None
     bench = "humaneval_plus" if any(k[3] == "humaneval_plus" and "summary" in v for k, v in res.evals.items()) else "humaneval"
-    tables = [table_main(ref, res, main, models), table_distillation(ref, res, main, models),
+    tables = [table_main(ref, res, main, models, teacher), table_distillation(ref, res, main, models, teacher),
               table_exec_filter(ref, res, exps, cfg["model"], bench), table_seed(ref, res, exps, cfg["model"], bench),
               table_samples(res, exps, cfg["model"], bench),
               table_matrix(res, main, models, bench, exps, configured_teachers(cfg) or None), table_data(res),
