@@ -81,3 +81,22 @@ def test_parts_are_proven_one_by_one(box):
     checks = "_prove_part('a')\nassert add(1, 2) == 3\n_prove_part('b')\n"
     v = box.run(Job(proof.checked_program(WRONG, checks, n, parts), nonce=n, parts=tuple(parts.values())))
     assert v.verdict == "fail" and v.parts_proven == (parts["a"],)
+
+
+def test_proofs_survive_the_output_that_follows_them(box):
+    """A part proven early (a ClassEval test class) and a report line stay readable when the
+    program prints far more than the verdict's output tail afterwards (issue 24: a 2000-character
+    tail cut them off)."""
+    parts = {"a": proof.new_nonce(), "b": proof.new_nonce()}
+    n = proof.new_nonce()
+    checks = ("_prove_part('a')\nprint('SELFALIGN-REPORT {\"cost\": 7}')\nfor i in range(3000):\n"
+              "    print('noise line', i, flush=i % 50 == 0)\n_prove_part('b')\nprint('x' * 5000)\n")
+    v = box.run(Job(proof.checked_program(add_right(), checks, n, parts), nonce=n, parts=tuple(parts.values())))
+    assert v.verdict == "pass" and v.parts_proven == (parts["a"], parts["b"]), v.note
+    from selfalign.evaluate.base import read_report
+    assert read_report(v.stdout_tail) == {"cost": 7} and "x" * 1000 in v.stdout_tail
+    assert parts["a"] not in v.stdout_tail and len(v.stdout_tail) < 4000
+
+
+def add_right():
+    return "def add(a, b):\n    return a + b\n"
