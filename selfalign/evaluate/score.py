@@ -21,7 +21,11 @@ log = logging.getLogger(__name__)
 
 
 def solution_of(row: dict, problem: Problem) -> str:
-    return row["solution"] if isinstance(row.get("solution"), str) else problem.solution(row["completion"])
+    """A row's program: its "solution" as the harness takes a whole program (ClassEval adds the
+    task's imports: test_pipeline.py:113-119), else the benchmark's solution of its "completion"."""
+    if isinstance(row.get("solution"), str):
+        return problem.finish(row["solution"])
+    return problem.solution(row["completion"])
 
 
 def score_benchmark(bench: Benchmark, samples: dict[str, list[dict]], sandbox_factory, workers: int,

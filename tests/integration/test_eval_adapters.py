@@ -168,6 +168,35 @@ def test_classeval_test_classes_share_the_working_directory(cfg, score, tmp_path
     assert _verdicts(score(b, {"ClassEval_1": [sol]}), "class") == [True]
 
 
+def test_classeval_solution_rows_get_the_imports_and_hanging_classes_are_abandoned(cfg, score, tmp_path):
+    """Issue 24, ClassEval's own pipeline: (1) a samples row's whole "solution" gets the task's
+    import_statement lines too (gen_code_list adds them to every program); (2) a test class with
+    two hanging tests is abandoned after its 5 s and the next class still runs (func_set_timeout);
+    (3) the test file is imported as a module: its `if __name__ == '__main__': unittest.main()`
+    does not run (ClassEval_44)."""
+    test = ("import unittest\n\nclass ClockTestHang(unittest.TestCase):\n    def test_a(self):\n        Clock().hang()\n\n"
+            "    def test_b(self):\n        Clock().hang()\n\nclass ClockTestYear(unittest.TestCase):\n"
+            "    def test_year(self):\n        self.assertEqual(Clock().year(), datetime.date(2020, 5, 1).year)\n\n"
+            "class ClockTestWrong(unittest.TestCase):\n    def test_wrong(self):\n        self.assertEqual(1, 2)\n\n"
+            "if __name__ == '__main__':\n    unittest.main()\n")
+    sol = ("class Clock:\n    def year(self):\n        return datetime.date(2020, 1, 1).year\n\n"
+           "    def hang(self):\n        while True:\n            try:\n                sum(range(10000))\n"
+           "            except BaseException:\n                pass\n")
+    row = {"task_id": "ClassEval_2", "skeleton": "class Clock:\n    pass\n", "test": test, "solution_code": sol,
+           "import_statement": ["import datetime"], "class_name": "Clock",
+           "test_classes": ["ClockTestHang", "ClockTestYear", "ClockTestWrong"]}
+    (tmp_path / "c.json").write_text(json.dumps([row]))
+    cfg["evaluate"]["data"]["classeval"] = str(tmp_path / "c.json")
+    b = loader("classeval")(cfg)
+    res = score(b, {"ClassEval_2": [sol]})      # a "solution" row: no import of datetime in it
+    parts = res["problems"][0]["samples"][0]["parts"]
+    assert parts == {"ClockTestHang": "fail", "ClockTestYear": "pass", "ClockTestWrong": "fail"}, res["problems"][0]
+    assert res["summary"]["method_level"]["pass@1"] == round(100 / 3, 2)
+    # an instruct response: ClassEval's extract_code takes the fenced class
+    p = b.problems[0]
+    assert p.solution(p.code_of(sol + "```\nSome words.\n")).startswith("import datetime\n\nclass Clock:")
+
+
 # -------------------------------------------------------------------------------------- DS-1000
 DS_CONTEXT = '''import numpy as np
 import copy
