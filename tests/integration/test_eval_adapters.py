@@ -293,7 +293,7 @@ def test_canitedit_both_instruction_kinds(cfg, score, canitedit_file):
     cfg["evaluate"]["data"]["canitedit"] = canitedit_file
     b = loader("canitedit")(cfg)
     probs = b.problems
-    assert [p.task_id for p in probs] == ["fix_add/descriptive", "fix_add/lazy"]
+    assert [p.task_id for p in probs] == ["0_fix_add/descriptive", "0_fix_add/lazy"]   # keyed by full_name
     # the official direct prompt: no code fences around the code before
     assert probs[0].prompt.startswith("## Code Before:\ndef add") and probs[0].prompt.endswith("## Code After:\n")
     assert "fix add" in probs[1].instruction
@@ -303,6 +303,13 @@ def test_canitedit_both_instruction_kinds(cfg, score, canitedit_file):
     res = score(b, {probs[0].task_id: [probs[0].meta["canonical_solution"]], probs[1].task_id: [probs[1].meta["before"]]})
     assert res["summary"]["by_instruction"] == {"descriptive": {"problems": 1, "pass@1": 100.0},
                                                 "lazy": {"problems": 1, "pass@1": 0.0}}
+    assert res["summary"]["by_change_kind"] == {"corrective": {"problems": 2, "pass@1": 50.0}}
+    assert res["summary"]["by_change_and_instruction"]["corrective/lazy"] == {"problems": 1, "pass@1": 0.0}
+    # run as `python3 file`: the edited program's __main__ block runs, and inspect reads its source
+    main = probs[0].meta["canonical_solution"] + "if __name__ == '__main__':\n    assert add(2, 2) == 5\n"
+    insp = "import inspect\n" + probs[0].meta["canonical_solution"] + "assert 'a + b' in inspect.getsource(add)\n"
+    assert _verdicts(score(b, {probs[0].task_id: [main], probs[1].task_id: [insp]})) == [False, True]
+    assert probs[0].code_of("def add(a, b):\n    return a + b\n```\nDone.") == "def add(a, b):\n    return a + b\n"
     # a fenced completion is cut to its code block, as the official post-processing does
     assert probs[0].solution("```python\ndef add(a, b):\n    return a + b\n```\n") == "def add(a, b):\n    return a + b"
 

@@ -100,3 +100,18 @@ def test_proofs_survive_the_output_that_follows_them(box):
 
 def add_right():
     return "def add(a, b):\n    return a + b\n"
+
+
+def test_a_file_program_runs_as_python3_runs_a_file(box):
+    """CanItEdit's evaluator runs `python3 program.py`: the `__main__` block runs, inspect finds
+    the source; an early exit still leaves no nonce."""
+    src = ("import inspect\n\nclass A:\n    def f(self):\n        return 1\n\n"
+           "assert 'return 1' in inspect.getsource(A)\nran = []\nif __name__ == '__main__':\n    ran.append(1)\n"
+           "assert ran == [1]\n")
+    n = proof.new_nonce()
+    assert box.run(Job(proof.file_program(src, n), nonce=n)).verdict == "pass"
+    n = proof.new_nonce()
+    v = box.run(Job(proof.file_program(src + "import sys\nsys.exit(0)\nassert False\n", n), nonce=n))
+    assert v.verdict == "fail" and "no pass nonce" in v.note
+    n = proof.new_nonce()     # the plain checked program: the solution is not __main__ and has no file
+    assert box.run(Job(proof.checked_program(src, "", n), nonce=n)).verdict == "fail"
