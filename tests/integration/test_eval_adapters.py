@@ -78,9 +78,46 @@ def test_livecodebench_stdin_and_functional(cfg, score, lcb_file):
             "            if target - nums[i] in seen:\n                return (seen[target - nums[i]], i)\n"
             "            seen[nums[i]] = i\n            return go(i + 1, seen)\n        return go(0, {})\n"]
     assert _verdicts(score(b, dict(zip(ids, [[c] for c in more])))) == [True, True]
-    leave = "a, b = map(int, input().split())\nprint(a + b)\nexit(0)\n"
-    # exit() after the answer: call_method catches SystemExit per test, as in lcb_runner
-    assert _verdicts(score(b, {ids[0]: [leave]})) == [True, False]   # (no sample for the second: failed)
+    # the paper-era grader (8eac093): reliability_guard sets exit to None, so exit() is a runtime
+    # error; sys.exit() raises SystemExit, which call_method catches per test
+    leave = "a, b = map(int, input().split())\nprint(a + b)\n"
+    res = score(b, {ids[0]: [leave + "exit(0)\n", leave + "import sys\nsys.exit(0)\n"]})
+    assert [s["suites"]["base"] for s in res["problems"][0]["samples"]] == ["fail", "pass"]
+    # an SFT model's answer to a starter-code problem is the whole class (issue 24: it was put
+    # after the prompt's unfinished signature, an IndentationError)
+    two = b.problems[1]
+    assert "### Answer: (use the provided format with backticks)" in two.instruction and "class Solution" in two.instruction
+    answer = two.solution(two.code_of(good[1] + "```\n\nThis runs in O(n)."))
+    assert answer == good[1].strip() and _verdicts(score(b, {ids[1]: [answer]})) == [False, True]
+
+
+def test_livecodebench_release_window_and_float_tolerance(cfg, score, tmp_path):
+    """release_v1 reads test.jsonl only; a window's end is inclusive at 00:00 (lcb_runner); the
+    paper-era stdio grading accepts floats within np.allclose, the 2025 grader's Decimal equality
+    does not."""
+    row = {"question_title": "Third", "question_content": "Print 1/N.", "platform": "atcoder", "question_id": "t3",
+           "contest_id": "c", "contest_date": "2023-09-01T00:00:00", "starter_code": "", "difficulty": "easy",
+           "metadata": "{}", "public_test_cases": json.dumps([{"input": "3\n", "output": "0.3333333333\n",
+                                                              "testtype": "stdin"}]), "private_test_cases": "[]"}
+    later = {**row, "question_id": "late", "contest_date": "2023-09-01T19:30:00"}
+    d = tmp_path / "lcb"
+    d.mkdir()
+    _jsonl(d / "test.jsonl", [row, later])
+    _jsonl(d / "test2.jsonl", [{**row, "question_id": "v2"}])
+    cfg["evaluate"]["data"]["livecodebench"] = str(d)
+    cfg["evaluate"]["livecodebench_windows"] = [{"start": "2023-08-01", "end": "2023-09-01"}]
+    b = loader("livecodebench")(cfg)
+    assert [p.task_id for p in b.problems] == ["t3"] and b.info["release"] == "release_v1"
+    assert b.info["release_files"] == ["test.jsonl"] and b.info["rows"] == 2
+    res = score(b, {"t3": ["n = int(input())\nprint(1 / n)\n", "print(0.34)\n", "print('0.3333333333 ')\n"]})
+    assert [s["suites"]["base"] for s in res["problems"][0]["samples"]] == ["pass", "fail", "pass"]
+    cfg["evaluate"]["releases"]["livecodebench"] = "release_v2"
+    cfg["evaluate"]["livecodebench_windows"] = [{"start": "2023-09-01", "end": None}]
+    assert [p.task_id for p in loader("livecodebench")(cfg).problems] == ["t3", "late", "v2"]
+    cfg["evaluate"]["releases"]["livecodebench"] = "release_v3"
+    with pytest.raises(Exception, match="test3.jsonl"):
+        loader("livecodebench")(cfg)
+    assert "### Question\n" in b.problems[0].prompt and b.completion_stop == ["###"]
 
 
 # ------------------------------------------------------------------------------------ ClassEval
