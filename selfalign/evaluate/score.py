@@ -55,8 +55,10 @@ def score_benchmark(bench: Benchmark, samples: dict[str, list[dict]], sandbox_fa
             per.append({"task_id": p.task_id, "n": len(rows), "samples": [],
                         **({"group": p.meta["group"]} if "group" in p.meta else {})})
             for k, row in enumerate(rows):
-                units = p.units(solution_of(row, p))
-                per[i]["samples"].append({"sample": k, "suites": {}, "units": [], "parts": {}})
+                sol = solution_of(row, p)
+                units = p.units(sol)
+                # "_solution": for the benchmark's own metrics (EvalPerf profiles it); not kept in the result
+                per[i]["samples"].append({"sample": k, "suites": {}, "units": [], "parts": {}, "_solution": sol})
                 for u in units:
                     jobs.append(Job(u.source, u.timeout_s, u.nonce, tuple(u.parts.values())))
                     where.append((i, k, u))
@@ -92,6 +94,9 @@ def score_benchmark(bench: Benchmark, samples: dict[str, list[dict]], sandbox_fa
                     if _takes_runner(bench.summarize) else bench.summarize(per, bench.problems)
         finally:
             sandbox.close()
+        for row in per:
+            for smp in row["samples"]:
+                smp.pop("_solution", None)
         summary: dict = {"problems": len(per), "samples": sum(r["n"] for r in per), "sandbox_runs": len(jobs),
                          "execution_s": round(time.perf_counter() - t0, 1),
                          "missing_samples": [r["task_id"] for r in per if not r["n"]], "unknown_task_ids": len(unknown)}

@@ -352,40 +352,95 @@ def test_canitedit_both_instruction_kinds(cfg, score, canitedit_file):
 
 
 # ------------------------------------------------------------------------------------- EvalPerf
-SLOW = ("def has_close_elements(numbers, threshold):\n    for i, a in enumerate(numbers):\n        for j, b in enumerate(numbers):\n"
-        "            if i != j and abs(a - b) < threshold:\n                return True\n    return False\n")
-FAST = ("def has_close_elements(numbers, threshold):\n    s = sorted(numbers)\n"
-        "    return any(b - a < threshold for a, b in zip(s, s[1:]))\n")
+SLOW = ("def count_primes(n):\n    c = 0\n    for k in range(2, n):\n        d = 2\n        while d * d <= k:\n"
+        "            if k % d == 0:\n                break\n            d += 1\n        else:\n            c += 1\n    return c\n")
+FAST = ("def count_primes(n):\n    s = bytearray([1]) * max(n, 2)\n    s[0] = s[1] = 0\n    for i in range(2, int(n ** 0.5) + 1):\n"
+        "        if s[i]:\n            s[i * i::i] = bytearray(len(s[i * i::i]))\n    return sum(s[:n])\n")
+# issue 24: best of 3 calls in one process measured this at 0 s (the cache answered calls 2 and 3)
+CACHED = "import functools\n\n" + SLOW.replace("def count_primes", "@functools.lru_cache(None)\ndef count_primes")
+
+
+def _evalperf_file(tmp_path, n):
+    row = {"task_id": "HumanEval/900", "entry_point": "count_primes", "pe_input": json.dumps([[n]]),
+           "prompt": "def count_primes(n):\n    \"\"\"How many primes are below n.\"\"\"\n",
+           "reference": [SLOW, FAST], "scores": [40.0, 100.0]}
+    return _jsonl(tmp_path / f"evalperf{n}.jsonl", [row])
 
 
 @pytest.fixture
 def evalperf_file(tmp_path):
-    pe = [[[float(3 * i) for i in range(1500)], 1.0]]
-    row = {"task_id": "HumanEval/0", "entry_point": "has_close_elements", "pe_input": json.dumps(pe),
-           "reference": [SLOW, FAST], "scores": [40.0, 100.0]}
-    return _jsonl(tmp_path / "evalperf.jsonl", [row])
+    return _evalperf_file(tmp_path, 6000)    # small: valgrind counts ~20x slower than a bare run
 
 
-def test_evalperf_correctness_and_dps(cfg, score, evalperf_file, monkeypatch):
+def _evalperf(cfg, evalperf_file, monkeypatch, counter):
     from selfalign.evaluate import evalperf
-    from selfalign.evaluate.evalperf import dps
-
     monkeypatch.setattr(evalperf, "MIN_CORRECT", 2)      # the official 10, scaled to this fixture
     cfg["evaluate"]["data"]["evalperf"] = evalperf_file
-    b = loader("evalperf")(cfg)
+    cfg["evaluate"]["evalperf_counter"] = counter
+    return loader("evalperf")(cfg)
+
+
+def test_evalperf_counts_instructions_in_fresh_processes(cfg, score, evalperf_file, monkeypatch):
+    """auto: perf where the machine exposes a PMU, else valgrind's instruction count (this VM has
+    no PMU: "software events only"). Each profile is one call in a fresh process."""
+    from selfalign.evaluate.evalperf import dps
+    b = _evalperf(cfg, evalperf_file, monkeypatch, "auto")
     (p,) = b.problems
-    assert "def has_close_elements" in p.prompt and p.meta["correctness"] == "differential on pe_input"
-    slower = SLOW.replace("    return False\n", "    for _ in range(30):\n        sorted(numbers * 200)\n    return False\n")
-    wrong = FAST.replace("< threshold", "> threshold")
-    res = score(b, {p.task_id: [FAST, FAST, slower, wrong]})
+    assert p.meta["correctness"] == "differential on pe_input" and b.info["release"] == "20240328"
+    wrong = FAST.replace("sum(s[:n])", "sum(s[:n]) + 1")
+    res = score(b, {p.task_id: [FAST, FAST, CACHED, wrong]})
     samples = res["problems"][0]["samples"]
     assert [s["suites"]["correct"] for s in samples] == ["pass", "pass", "pass", "fail"]
     t = res["summary"]["tasks"][p.task_id]
-    assert t["correct"] == 3 and t["profiled"] == 3
-    # references are profiled once, apart from the samples; the fast ones match the fast cluster
-    assert [s.get("dps") for s in samples[:2]] == [100.0, 100.0] and samples[2]["dps"] == 0.0
-    assert res["summary"]["dps"] == round((100 + 100 + 0) / 3, 2) and res["summary"]["profiled_tasks"] == 1
+    assert t["correct"] == 3 and t["profiled"] == 3 and res["summary"]["counter"] in ("perf", "valgrind")
+    slow_ref, fast_ref = t["reference_costs"]
+    assert slow_ref > 5 * fast_ref, t
+    assert samples[0]["dps"] == samples[1]["dps"] == 100.0 and samples[0]["cost"] == samples[1]["cost"]
+    assert samples[2]["cost"] >= 0.9 * slow_ref and samples[2]["dps"] < 100.0     # the cache does not help one call
+    if res["summary"]["counter"] == "valgrind":     # deterministic: the same count as the reference's
+        assert abs(samples[0]["cost"] - fast_ref) <= 0.01 * fast_ref
+    assert res["summary"]["profiled_tasks"] == 1 and res["summary"]["dps"] == round(t["dps"], 2)
     # below min_correct a task is not profiled (evalplus skips it)
     res = score(b, {p.task_id: [FAST, wrong]})
     assert res["summary"]["dps"] is None and res["summary"]["tasks"][p.task_id]["profiled"] == 0
     assert dps(1.0, [5.0, 2.0], [40, 100]) == (100.0, 100.0, 1) and dps(3.0, [5.0, 2.0], [40, 100]) == (40.0, 50.0, 0)
+
+
+def test_evalperf_cpu_time_and_perf_counters(cfg, score, evalperf_file, monkeypatch, tmp_path):
+    b = _evalperf(cfg, _evalperf_file(tmp_path, 40000), monkeypatch, "cpu_time")   # CPU time ticks are coarse here
+    res = score(b, {"HumanEval/900": [FAST, FAST, CACHED]})
+    t = res["summary"]["tasks"]["HumanEval/900"]
+    assert res["summary"]["counter"] == "cpu_time" and t["profiled"] == 3
+    assert res["problems"][0]["samples"][2]["cost"] > 0.3 * t["reference_costs"][0] > 0   # one call: no cache hit
+    b = _evalperf(cfg, evalperf_file, monkeypatch, "perf")
+    res = score(b, {"HumanEval/900": [FAST, FAST]})
+    t = res["summary"]["tasks"]["HumanEval/900"]
+    if res["summary"]["counter"] == "perf":      # a machine with a PMU
+        assert t["profiled"] == 2 and t["dps"] == 100.0
+    else:                                        # here: no hardware counter, said so, nothing scored
+        assert t["dps"] is None and "perf_event_open" in t["note"], t
+
+
+def test_evalperf_correctness_on_noextreme_inputs(cfg, score, tmp_path, monkeypatch):
+    """evalperf.py checks correctness on the NoExtreme HumanEval+/MBPP+ releases, base + plus
+    inputs in one untrusted_check; the result says which data it used."""
+    import gzip
+    from selfalign.benchdata import load_humaneval
+    monkeypatch.delenv("HUMANEVAL_OVERRIDE_PATH", raising=False)
+    r = {x["task_id"]: x for x in load_humaneval()}["HumanEval/0"]
+    noext = tmp_path / "HumanEvalPlus-NoExtreme.jsonl.gz"
+    with gzip.open(noext, "wt") as f:
+        f.write(json.dumps({**r, "contract": "", "atol": 0, "base_input": [[[1.0, 2.0, 3.0], 0.5]],
+                            "plus_input": [[[1.0, 1.05], 0.1], [[0.0, 10.0, 20.0], 5.0]]}) + "\n")
+    slow = r["prompt"] + r["canonical_solution"]
+    row = {"task_id": "HumanEval/0", "entry_point": r["entry_point"], "pe_input": json.dumps([[[1.0, 4.0], 0.5]]),
+           "reference": [slow, slow], "scores": [50.0, 100.0]}
+    cfg["evaluate"]["data"].update(evalperf=_jsonl(tmp_path / "evalperf.jsonl", [row]),
+                                   humaneval_plus_noextreme=str(noext))
+    b = loader("evalperf")(cfg)
+    (p,) = b.problems
+    assert p.meta["correctness"] == "humaneval_plus: NoExtreme" == b.info["correctness"]
+    wrong = r["prompt"] + "    return len(numbers) > 2\n"      # right on the base input, wrong on a plus one
+    res = score(b, {p.task_id: [slow, wrong]})
+    assert [s["suites"]["correct"] for s in res["problems"][0]["samples"]] == ["pass", "fail"]
+    assert "after" in res["problems"][0]["samples"][1]["units"][0]["stderr_tail"]
