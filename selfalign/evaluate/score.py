@@ -162,6 +162,7 @@ def score_file(cfg: dict, benchmark: str, samples_path: str | Path, out: str | P
                                                                "model_info", "lora", "generation") if k in meta},
               "official": bench.official, "limits": bench.limits, "timeout_scale": cfg["evaluate"]["timeout_scale"],
               "samples_file": {"path": str(samples_path), "sha256": sha256_file(samples_path)},
-              "data": bench.info, "provenance": provenance(), **res}
+              # the benchmark's release (LiveCodeBench tag, DS-1000 release, EvalPerf version) beside the data's sha256
+              "release": bench.info.get("release"), "data": bench.info, "provenance": provenance(), **res}
     write_json_atomic(out, result)
     return result

@@ -52,8 +52,29 @@ def table_main(ref, res: Results, exp: str, models: list[str]) -> Table:
         rows.append(row)
     note = ("Ours: pass@1 ± its standard error over problems; ≈ marks a figure whose paper counterpart in the "
             "same row lies within two standard errors. ")
+    data = data_note(res, exp, models)
     return Table("main", f"Main results, pass@1 (%) — experiment {exp}", header, rows,
-                 note=note + (("Not run here: " + "; ".join(notes)) if notes else ""))
+                 note=note + (f"Data: {data}. " if data else "") + (("Not run here: " + "; ".join(notes)) if notes else ""))
+
+
+NAMES = {"livecodebench": "LiveCodeBench", "ds1000": "DS-1000", "evalperf": "EvalPerf", "classeval": "ClassEval",
+         "canitedit": "CanItEdit", "humaneval_plus": "HumanEval+", "mbpp_plus": "MBPP+"}
+
+
+def data_note(res: Results, exp: str, models: list[str]) -> str:
+    """Which release of each benchmark the figures come from (its tag, and the data's sha256 as
+    the result records them), and what EvalPerf's cost was counted with."""
+    seen: dict[str, str] = {}
+    for (e, m, v, b), r in sorted(res.evals.items()):
+        if e not in (exp, "_base") or m not in models or b not in NAMES or "summary" not in r or b in seen:
+            continue
+        sha = (r.get("data") or {}).get("sha256")
+        digest = ", ".join(f"{k} {h[:12]}" for k, h in sorted(sha.items())) if isinstance(sha, dict) else (sha or "")[:12]
+        text = NAMES[b] + (f" {r['release']}" if r.get("release") else "") + (f" (sha256 {digest})" if digest else "")
+        if b == "evalperf" and (r["summary"].get("counter")):
+            text += f", cost counted by {r['summary']['counter']}"
+        seen[b] = text
+    return "; ".join(seen[b] for b in NAMES if b in seen)
 
 
 def table_distillation(ref, res: Results, exp: str, models: list[str]) -> Table:
