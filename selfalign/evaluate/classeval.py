@@ -180,7 +180,8 @@ def load(cfg: dict) -> Benchmark:
             instruction=f"Please complete the class {r['class_name']} in the following code.\n```python\n{skel}\n```",
             units=units, to_solution=lambda code, r=r: solution_of(code, r),
             program=lambda code, r=r: solution_of(code, r),
-            extract=lambda text: extract_code("```python\n" + text),
+            # the response as ClassEval's extract_code sees a model's output: the fence our stop cut, closed again
+            extract=lambda text: extract_code("```python\n" + text + "\n```"),
             meta={"canonical_solution": r.get("solution_code", ""), "test_classes": list(r["test_classes"])}))
     site, env_info = site_for("classeval", cfg)
     info.update(problems=len(probs), test_classes=sum(len(p.meta["test_classes"]) for p in probs), environment=env_info)

@@ -31,6 +31,10 @@ def _encode_private(tests):
 
 @pytest.fixture
 def lcb_file(tmp_path):
+    return _lcb_file(tmp_path)
+
+
+def _lcb_file(tmp_path):
     rows = [
         {"question_title": "Sum", "question_content": "Read A and B and print A+B.", "platform": "atcoder",
          "question_id": "abc000_a", "contest_id": "abc000", "contest_date": "2024-09-01T00:00:00", "starter_code": "",
