@@ -47,6 +47,7 @@ RUN_CLASSES = r'''
 import ctypes as _cc, sys as _cs, threading as _ct, types as _cty, unittest as _cu
 
 _mod = _cty.ModuleType({module!r})
+_mod.__file__ = "/tmp/{module}.py"          # the working directory, where ClassEval writes the file
 _mod.__dict__.update({{k: v for k, v in _cs.modules["__solution__"].__dict__.items() if not k.startswith("__")}})
 _cs.modules[{module!r}] = _mod
 exec(compile({test!r}, "/tmp/{module}.py", "exec"), _mod.__dict__)
