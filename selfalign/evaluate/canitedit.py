@@ -4,10 +4,10 @@ Rows: ``full_name`` (e.g. ``1_cipher``; the key of its result files), ``before``
 ``tests``, ``instruction_descriptive``, ``instruction_lazy``, ``taxonomy.change_kind``. Following
 nuprl/CanItEdit benchmark/generate_completions.py: one problem per row and instruction kind,
 ``<full_name>/<kind>`` (its ``{full_name}_{instr_kind}`` result file, 310); the base model's
-prompt is ``direct_edit_prompt`` (67-85, no code fences) with ``DirectEditModel``'s stops (212-231),
-post-processed by ``maybe_extract_markdown_codeblock`` (145-173); an SFT model gets
-``chat_edit_prompt_zeroshot`` (88-112: its system sentence, then the user message, in our SFT
-template) and the code of its first fenced block (``python_markdown_codeblock_extract``, 115-127).
+prompt is ``direct_edit_prompt`` (67-86, no code fences) with ``DirectEditModel``'s stops (185-218),
+post-processed by ``maybe_extract_markdown_codeblock`` (131-172); an SFT model gets
+``chat_edit_prompt_zeroshot`` (89-110: its system sentence, then the user message, in our SFT
+template) and the code of its first fenced block (``python_markdown_codeblock_extract``, 113-127).
 Scoring follows the MultiPL-E evaluator of the benchmark's image: the edited program, a newline,
 then the tests, written to a file and run as ``python3 file`` (``__main__``; 15 s; a pass is exit
 status 0 with the nonce printed after the last test). The programs import numpy / pandas / torch
@@ -51,7 +51,7 @@ def extract_code(text: str) -> str:
 
 
 def first_block(text: str) -> str:
-    """generate_completions.py:115-127 ``python_markdown_codeblock_extract``: the lines between the
+    """generate_completions.py:113-127 ``python_markdown_codeblock_extract``: the lines between the
     first line that starts with a fence and the next."""
     out, inside = [], False
     for line in text.split("\n"):
@@ -65,7 +65,7 @@ def first_block(text: str) -> str:
 
 
 def chat_instruction(before: str, instruction: str) -> str:
-    """generate_completions.py:88-112 ``chat_edit_prompt_zeroshot``: the system sentence, then the
+    """generate_completions.py:89-110 ``chat_edit_prompt_zeroshot``: the system sentence, then the
     user message (our SFT template has one instruction, so both go in it)."""
     return (f"{CHAT_SYSTEM}\n\n## Code Before\n```py\n{before}\n```\n\n## Instruction\n{instruction}\n\n"
             f"## Code After").strip()
