@@ -1,7 +1,8 @@
 """CanItEdit (105 problems, ``../shared/benchdata/canitedit``) calibrated against its evaluator:
 ``after`` + its tests, run as a file, passes for 104 problems (78_llm_inference imports vllm,
 which the benchmark's image has and its requirements do not list); ``before`` + tests passes for
-none within the 15 s limit (53_minimax_to_alphabeta would pass given ~65 s). Both instruction
+none within the 15 s limit (53_minimax_to_alphabeta would pass given ~65 s), but three whose
+tests time the edit against a slow copy of ``before`` can pass by chance on a loaded machine. Both instruction
 kinds share the programs, so the descriptive problems are scored: 105 x 2 programs.
 
 CI scores every 5th problem (21; the exceptions included); ``SELFALIGN_CALIBRATION_FULL=1`` all
@@ -21,6 +22,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.calibration]
 DATA = BENCHDATA / "canitedit" / "canitedit.jsonl.gz"
 FULL = os.environ.get("SELFALIGN_CALIBRATION_FULL") == "1"
 AFTER_FAILS = {"78_llm_inference/descriptive"}          # imports vllm
+# tests that time the program against a slow copy of `before` (timeit): on a loaded machine the
+# `before` program can win its race by chance (seen once for 60_unique_number)
+TIMED = {"47_merge_sort/descriptive", "55_bm25/descriptive", "60_unique_number/descriptive"}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +53,7 @@ def test_canitedit_after_passes_before_fails(canitedit, score):
     before_ok = sorted(t for t, v in verdicts.items() if v[1] == "pass")
     assert after_bad == sorted(AFTER_FAILS), {t: res["problems"][i]["samples"][0]["units"]
                                                for i, t in enumerate(verdicts) if t in after_bad}
-    assert before_ok == []
+    assert set(before_ok) <= TIMED, before_ok
     assert len(ps) == (105 if FULL else 23)
     kinds = res["summary"]["by_change_kind"]
     assert set(kinds) == {"corrective", "adaptive", "perfective"}
