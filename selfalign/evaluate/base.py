@@ -59,12 +59,25 @@ class Problem:
     units: Callable[[str], list[Unit]]  # solution program text -> the sandbox runs that score it
     instruction: str = ""             # what an instruction-tuned model is asked
     entry_point: str = ""
-    # completion (or extracted code) -> solution program; None: prompt + completion (evalplus)
+    # completion (or the code of an instruct response) -> solution program; None: prompt + completion (evalplus)
     to_solution: Callable[[str], str] | None = None
+    # what the harness does to every whole program before running it, a samples row's "solution"
+    # included (ClassEval prepends the task's imports); None: run as given
+    program: Callable[[str], str] | None = None
+    # the SFT prompt's response opens with this (SelfCodeAlign's ``response_prefix``)
+    response_prefix: str = "```python\n"
+    # an instruct response (the text after the prefix) -> its code; None: ``code_of_response``
+    extract: Callable[[str], str] | None = None
     meta: dict = field(default_factory=dict)
 
     def solution(self, completion: str) -> str:
         return self.to_solution(completion) if self.to_solution else self.prompt + completion
+
+    def code_of(self, response: str) -> str:
+        return self.extract(response) if self.extract else code_of_response(response)
+
+    def finish(self, solution: str) -> str:
+        return self.program(solution) if self.program else solution
 
 
 @dataclass
@@ -84,10 +97,11 @@ class Benchmark:
 
 
 def instruct_prompt(p: Problem) -> str:
-    """The SFT template with the task, the response opened with a Python fence (the official
-    SelfCodeAlign evaluation's ``response_prefix``: evaluation/text2code_vllm.py)."""
+    """The SFT template with the task, the response opened with the problem's response prefix (a
+    Python fence: the official SelfCodeAlign evaluation's ``response_prefix``,
+    evaluation/text2code_vllm.py:64, 92-97; DS-1000's own, evaluation/ds_1000.py:137-202)."""
     task = p.instruction or f"Write a Python function to solve the following task:\n```python\n{p.prompt.strip()}\n```"
-    return sft_prompt(task) + "```python\n"
+    return sft_prompt(task) + p.response_prefix
 
 
 def code_of_response(text: str) -> str:

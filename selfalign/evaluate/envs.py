@@ -33,25 +33,34 @@ class Family:
 FAMILIES = {
     # FudanSELab/ClassEval requirements.txt pins numpy~=1.22.4, pandas~=1.4.2, pillow~=9.1.1,
     # scipy~=1.8.1, gensim~=4.2.0: none has Python 3.11 wheels; the nearest releases that do.
+    # PyJWT and scikit-learn are not in it, but ClassEval's own published outputs import them
+    # (GPT-4's ClassEval_0 and ClassEval_51): the environment behind its published numbers had them.
     "classeval": Family("classeval", (
         "numpy==1.26.4", "pandas==1.5.3", "scipy==1.11.4", "gensim==4.3.2", "nltk==3.8.1",
         "beautifulsoup4==4.11.2", "PyPDF2==3.0.1", "reportlab==4.0.4", "pillow==9.5.0",
-        "openpyxl==3.0.10", "python-docx==1.1.0"),
+        "openpyxl==3.0.10", "python-docx==1.1.0", "PyJWT==2.8.0", "scikit-learn==1.3.2"),
         "FudanSELab/ClassEval requirements.txt (nearest versions with cp311 wheels)",
-        ("numpy", "pandas", "gensim", "nltk", "bs4", "PyPDF2", "reportlab", "PIL", "openpyxl", "docx")),
+        ("numpy", "pandas", "gensim", "nltk", "bs4", "PyPDF2", "reportlab", "PIL", "openpyxl", "docx", "jwt", "sklearn")),
     # The 2024 DS-1000 release's environment: numpy 1.26, pandas 1.5.3, scipy 1.12, matplotlib 3.8,
-    # scikit-learn, torch 2.2, tensorflow-cpu 2.16 (the exact patch releases and the seaborn /
-    # statsmodels / xgboost pins are ours). PyPI's torch 2.2.0 for Linux pulls CUDA libraries:
-    # pass --pip-arg=--extra-index-url=https://download.pytorch.org/whl/cpu for the CPU build.
+    # scikit-learn, tensorflow-cpu 2.16 (the exact patch releases are ours), plus what its problems
+    # import besides (gensim 936-937, xgboost 837-838, statsmodels 911, yaml 15, seaborn). torch is
+    # 2.13.0, the CPU build (the official pins 2.2; PyPI's Linux torch of either pulls CUDA
+    # libraries: pass --pip-arg=--extra-index-url=https://download.pytorch.org/whl/cpu, or have the
+    # +cpu wheel in pip's find-links as this project's CI machine does).
     "ds1000": Family("ds1000", (
         "numpy==1.26.4", "pandas==1.5.3", "scipy==1.12.0", "matplotlib==3.8.4", "scikit-learn==1.4.0",
-        "seaborn==0.13.2", "statsmodels==0.14.1", "xgboost==2.0.3", "tensorflow-cpu==2.16.1", "torch==2.2.0"),
+        "seaborn==0.13.2", "statsmodels==0.14.1", "xgboost==2.0.3", "gensim==4.3.2", "PyYAML==6.0.1",
+        "tensorflow-cpu==2.16.1", "torch==2.13.0"),
         "xlang-ai/DS-1000 (2024 release) environment",
         ("numpy", "pandas", "scipy", "matplotlib", "sklearn", "tensorflow", "torch")),
-    # nuprl/CanItEdit benchmark/requirements.txt (the evaluation image); numpy 1.23.5 has cp311 wheels.
+    # nuprl/CanItEdit benchmark/requirements.txt (the evaluation image); numpy 1.23.5 has cp311 wheels;
+    # torch 2.13.0 (CPU build) instead of 2.1.2, whose Linux wheel pulls CUDA libraries (as for ds1000).
     "canitedit": Family("canitedit", (
-        "pandas==2.0.2", "torch==2.1.2", "z3-solver==4.12.2.0", "scikit-learn==1.2.2", "numpy==1.23.5",
-        "flask==2.2.5", "scipy==1.10.1", "autograd==1.6.2"),
+        "pandas==2.0.2", "torch==2.13.0", "z3-solver==4.12.2.0", "scikit-learn==1.2.2", "numpy==1.23.5",
+        "flask==2.2.5", "scipy==1.10.1", "autograd==1.6.2",
+        # z3-solver 4.12 imports pkg_resources (the image's Python has setuptools); torch 2.13 wants
+        # setuptools >= 77.0.3, and 80.9 is the last release known here with pkg_resources
+        "setuptools==80.9.0"),
         "nuprl/CanItEdit benchmark/requirements.txt",
         ("pandas", "torch", "z3", "sklearn", "numpy", "flask", "scipy", "autograd")),
 }

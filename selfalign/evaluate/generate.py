@@ -13,7 +13,7 @@ import json
 import logging
 from pathlib import Path
 
-from .base import Benchmark, DataMissing, Problem, code_of_response, instruct_prompt
+from .base import Benchmark, DataMissing, Problem, instruct_prompt
 from .samples import meta_path
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def prompt_of(p: Problem, style: str) -> str:
 def sample_rows(p: Problem, style: str, completions: list) -> list[dict]:
     rows = []
     for k, c in enumerate(completions):
-        text = c.text if style == "completion" else code_of_response(c.text)
+        text = c.text if style == "completion" else p.code_of(c.text)
         rows.append({"id": f"{p.task_id}#{k:03d}", "task_id": p.task_id, "sample": k, "completion": text,
                      "solution": p.solution(text), "finish_reason": c.finish_reason})
     return rows

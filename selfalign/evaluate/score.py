@@ -21,7 +21,11 @@ log = logging.getLogger(__name__)
 
 
 def solution_of(row: dict, problem: Problem) -> str:
-    return row["solution"] if isinstance(row.get("solution"), str) else problem.solution(row["completion"])
+    """A row's program: its "solution" as the harness takes a whole program (ClassEval adds the
+    task's imports: test_pipeline.py:113-119), else the benchmark's solution of its "completion"."""
+    if isinstance(row.get("solution"), str):
+        return problem.finish(row["solution"])
+    return problem.solution(row["completion"])
 
 
 def score_benchmark(bench: Benchmark, samples: dict[str, list[dict]], sandbox_factory, workers: int,
@@ -51,8 +55,10 @@ def score_benchmark(bench: Benchmark, samples: dict[str, list[dict]], sandbox_fa
             per.append({"task_id": p.task_id, "n": len(rows), "samples": [],
                         **({"group": p.meta["group"]} if "group" in p.meta else {})})
             for k, row in enumerate(rows):
-                units = p.units(solution_of(row, p))
-                per[i]["samples"].append({"sample": k, "suites": {}, "units": [], "parts": {}})
+                sol = solution_of(row, p)
+                units = p.units(sol)
+                # "_solution": for the benchmark's own metrics (EvalPerf profiles it); not kept in the result
+                per[i]["samples"].append({"sample": k, "suites": {}, "units": [], "parts": {}, "_solution": sol})
                 for u in units:
                     jobs.append(Job(u.source, u.timeout_s, u.nonce, tuple(u.parts.values())))
                     where.append((i, k, u))
@@ -88,6 +94,9 @@ def score_benchmark(bench: Benchmark, samples: dict[str, list[dict]], sandbox_fa
                     if _takes_runner(bench.summarize) else bench.summarize(per, bench.problems)
         finally:
             sandbox.close()
+        for row in per:
+            for smp in row["samples"]:
+                smp.pop("_solution", None)
         summary: dict = {"problems": len(per), "samples": sum(r["n"] for r in per), "sandbox_runs": len(jobs),
                          "execution_s": round(time.perf_counter() - t0, 1),
                          "missing_samples": [r["task_id"] for r in per if not r["n"]], "unknown_task_ids": len(unknown)}
@@ -153,6 +162,7 @@ def score_file(cfg: dict, benchmark: str, samples_path: str | Path, out: str | P
                                                                "model_info", "lora", "generation") if k in meta},
               "official": bench.official, "limits": bench.limits, "timeout_scale": cfg["evaluate"]["timeout_scale"],
               "samples_file": {"path": str(samples_path), "sha256": sha256_file(samples_path)},
-              "data": bench.info, "provenance": provenance(), **res}
+              # the benchmark's release (LiveCodeBench tag, DS-1000 release, EvalPerf version) beside the data's sha256
+              "release": bench.info.get("release"), "data": bench.info, "provenance": provenance(), **res}
     write_json_atomic(out, result)
     return result

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from .command import Chain
-from .verdict import TAIL, Verdict, judge
+from .server import text_of, trim
+from .verdict import Verdict, judge
 
 
 def run_once(chain: Chain, source: str, timeout_s: float, slot: int) -> Verdict:
@@ -74,6 +75,7 @@ class Capture(threading.Thread):
         self.pipe, self.cap, self.over = pipe, cap, over
         self.total = 0
         self.buf = bytearray()
+        self.marks: list = []     # marked lines (pass nonces, reports) dropped from the tail: server.trim
 
     def run(self) -> None:
         while True:
@@ -85,8 +87,7 @@ class Capture(threading.Thread):
                 break
             self.total += len(chunk)
             self.buf += chunk
-            if len(self.buf) > 4 * TAIL:
-                del self.buf[: len(self.buf) - 2 * TAIL]
+            trim(self.buf, self.marks)
             if self.total > self.cap:
                 self.over.set()
         try:
@@ -95,7 +96,7 @@ class Capture(threading.Thread):
             pass
 
     def tail(self) -> str:
-        return bytes(self.buf[-TAIL:]).decode("utf-8", errors="replace")
+        return text_of(self.buf, self.marks)
 
 
 def killpg(proc: subprocess.Popen) -> None:

@@ -34,9 +34,25 @@ def epilogue(indent: str = "") -> str:
         "_write(1, (\"\\n\" + _nonce + \"\\n\").encode())", "_exit(0)"))
 
 
-# The runner: {solution!r} and {checks!r} are literals. `unittest.main` is replaced by a runner that
-# needs >0 tests, all passing, and returns (the real one always raises SystemExit). Tracebacks show
-# the source lines of both parts (linecache is imported only when something fails).
+# `unittest.main` is replaced by a runner that needs >0 tests, all passing, and returns (the real
+# one always raises SystemExit).
+UNITTEST_MAIN = r'''
+
+def _proven_unittest_main(module="__main__", *args, **kwargs):
+    import unittest
+    mod = _s.modules[module] if isinstance(module, str) else module
+    suite = unittest.defaultTestLoader.loadTestsFromModule(mod)
+    result = unittest.TextTestRunner(stream=_s.stderr, verbosity=1).run(suite)
+    if result.testsRun == 0 or not result.wasSuccessful():
+        raise SystemExit(1)
+
+
+import unittest as _ut
+_ut.main = _proven_unittest_main
+'''
+
+# The runner: {solution!r} and {checks!r} are literals. Tracebacks show the source lines of both
+# parts (linecache is imported only when something fails).
 RUNNER = PROLOGUE + r'''import types as _t
 _SOL, _CHK = {solution!r}, {checks!r}
 _hook0 = _s.excepthook
@@ -47,15 +63,6 @@ def _hook(t, v, tb):
     for f, src in (("/tmp/solution.py", _SOL), ("/tmp/checks.py", _CHK)):
         linecache.cache[f] = (len(src), None, src.splitlines(True), f)
     _hook0(t, v, tb)
-
-
-def _proven_unittest_main(module="__main__", *args, **kwargs):
-    import unittest
-    mod = _s.modules[module] if isinstance(module, str) else module
-    suite = unittest.defaultTestLoader.loadTestsFromModule(mod)
-    result = unittest.TextTestRunner(stream=_s.stderr, verbosity=1).run(suite)
-    if result.testsRun == 0 or not result.wasSuccessful():
-        raise SystemExit(1)
 
 
 def _module(name, file):
@@ -69,12 +76,23 @@ def _module(name, file):
 _s.excepthook = _hook
 _solution = _module("__solution__", "/tmp/solution.py")
 exec(compile(_SOL, "/tmp/solution.py", "exec"), _solution.__dict__)
-import unittest as _ut
-_ut.main = _proven_unittest_main
+''' + UNITTEST_MAIN.replace("{", "{{").replace("}", "}}") + r'''
 _checks = _module("__main__", "/tmp/checks.py")
 _checks.__dict__.update({{k: v for k, v in _solution.__dict__.items() if not k.startswith("__")}})
 _checks.__dict__["_prove_part"] = _prove_part
 exec(compile(_CHK, "/tmp/checks.py", "exec"), _checks.__dict__)
+'''
+
+# A whole program run the way `python3 program.py` runs it (CanItEdit's evaluator: the edited
+# program and its tests in one file): written to /tmp/program.py and run as `__main__` by runpy,
+# so its `if __name__ == "__main__":` block runs and `inspect.getsource` finds its lines.
+FILE_RUNNER = PROLOGUE + UNITTEST_MAIN.replace("{", "{{").replace("}", "}}") + r'''
+import runpy as _runpy
+with open("/tmp/program.py", "w", encoding="utf-8") as _f:
+    _f.write({source!r})
+_s.argv = ["/tmp/program.py"]
+_s.path.insert(0, "/tmp")
+_runpy.run_path("/tmp/program.py", run_name="__main__")
 '''
 
 
@@ -93,6 +111,12 @@ def checked_program(solution: str, checks: str, nonce: str, parts: dict[str, str
     solution's names; the nonce is written only if both finish. ``parts``: name -> nonce of
     parts the checks prove one by one (``part_passed``)."""
     return RUNNER.format(solution=solution, checks=checks, nonce=nonce, parts=parts or {}) + epilogue()
+
+
+def file_program(source: str, nonce: str) -> str:
+    """Run ``source`` as a file, ``python3 file`` style (``__main__``, a real path); the nonce is
+    written only if it ends without an exception or an exit."""
+    return FILE_RUNNER.format(source=source, nonce=nonce, parts={}) + epilogue()
 
 
 def prologue(nonce: str, parts: dict[str, str] | None = None) -> str:

@@ -31,6 +31,10 @@ def _encode_private(tests):
 
 @pytest.fixture
 def lcb_file(tmp_path):
+    return _lcb_file(tmp_path)
+
+
+def _lcb_file(tmp_path):
     rows = [
         {"question_title": "Sum", "question_content": "Read A and B and print A+B.", "platform": "atcoder",
          "question_id": "abc000_a", "contest_id": "abc000", "contest_date": "2024-09-01T00:00:00", "starter_code": "",
@@ -78,9 +82,46 @@ def test_livecodebench_stdin_and_functional(cfg, score, lcb_file):
             "            if target - nums[i] in seen:\n                return (seen[target - nums[i]], i)\n"
             "            seen[nums[i]] = i\n            return go(i + 1, seen)\n        return go(0, {})\n"]
     assert _verdicts(score(b, dict(zip(ids, [[c] for c in more])))) == [True, True]
-    leave = "a, b = map(int, input().split())\nprint(a + b)\nexit(0)\n"
-    # exit() after the answer: call_method catches SystemExit per test, as in lcb_runner
-    assert _verdicts(score(b, {ids[0]: [leave]})) == [True, False]   # (no sample for the second: failed)
+    # the paper-era grader (8eac093): reliability_guard sets exit to None, so exit() is a runtime
+    # error; sys.exit() raises SystemExit, which call_method catches per test
+    leave = "a, b = map(int, input().split())\nprint(a + b)\n"
+    res = score(b, {ids[0]: [leave + "exit(0)\n", leave + "import sys\nsys.exit(0)\n"]})
+    assert [s["suites"]["base"] for s in res["problems"][0]["samples"]] == ["fail", "pass"]
+    # an SFT model's answer to a starter-code problem is the whole class (issue 24: it was put
+    # after the prompt's unfinished signature, an IndentationError)
+    two = b.problems[1]
+    assert "### Answer: (use the provided format with backticks)" in two.instruction and "class Solution" in two.instruction
+    answer = two.solution(two.code_of(good[1] + "```\n\nThis runs in O(n)."))
+    assert answer == good[1].strip() and _verdicts(score(b, {ids[1]: [answer]})) == [False, True]
+
+
+def test_livecodebench_release_window_and_float_tolerance(cfg, score, tmp_path):
+    """release_v1 reads test.jsonl only; a window's end is inclusive at 00:00 (lcb_runner); the
+    paper-era stdio grading accepts floats within np.allclose, the 2025 grader's Decimal equality
+    does not."""
+    row = {"question_title": "Third", "question_content": "Print 1/N.", "platform": "atcoder", "question_id": "t3",
+           "contest_id": "c", "contest_date": "2023-09-01T00:00:00", "starter_code": "", "difficulty": "easy",
+           "metadata": "{}", "public_test_cases": json.dumps([{"input": "3\n", "output": "0.3333333333\n",
+                                                              "testtype": "stdin"}]), "private_test_cases": "[]"}
+    later = {**row, "question_id": "late", "contest_date": "2023-09-01T19:30:00"}
+    d = tmp_path / "lcb"
+    d.mkdir()
+    _jsonl(d / "test.jsonl", [row, later])
+    _jsonl(d / "test2.jsonl", [{**row, "question_id": "v2"}])
+    cfg["evaluate"]["data"]["livecodebench"] = str(d)
+    cfg["evaluate"]["livecodebench_windows"] = [{"start": "2023-08-01", "end": "2023-09-01"}]
+    b = loader("livecodebench")(cfg)
+    assert [p.task_id for p in b.problems] == ["t3"] and b.info["release"] == "release_v1"
+    assert b.info["release_files"] == ["test.jsonl"] and b.info["rows"] == 2
+    res = score(b, {"t3": ["n = int(input())\nprint(1 / n)\n", "print(0.34)\n", "print('0.3333333333 ')\n"]})
+    assert [s["suites"]["base"] for s in res["problems"][0]["samples"]] == ["pass", "fail", "pass"]
+    cfg["evaluate"]["releases"]["livecodebench"] = "release_v2"
+    cfg["evaluate"]["livecodebench_windows"] = [{"start": "2023-09-01", "end": None}]
+    assert [p.task_id for p in loader("livecodebench")(cfg).problems] == ["t3", "late", "v2"]
+    cfg["evaluate"]["releases"]["livecodebench"] = "release_v3"
+    with pytest.raises(Exception, match="test3.jsonl"):
+        loader("livecodebench")(cfg)
+    assert "### Question\n" in b.problems[0].prompt and b.completion_stop == ["###"]
 
 
 # ------------------------------------------------------------------------------------ ClassEval
@@ -166,6 +207,35 @@ def test_classeval_test_classes_share_the_working_directory(cfg, score, tmp_path
     cfg["evaluate"]["data"]["classeval"] = str(tmp_path / "c.json")
     b = loader("classeval")(cfg)
     assert _verdicts(score(b, {"ClassEval_1": [sol]}), "class") == [True]
+
+
+def test_classeval_solution_rows_get_the_imports_and_hanging_classes_are_abandoned(cfg, score, tmp_path):
+    """Issue 24, ClassEval's own pipeline: (1) a samples row's whole "solution" gets the task's
+    import_statement lines too (gen_code_list adds them to every program); (2) a test class with
+    two hanging tests is abandoned after its 5 s and the next class still runs (func_set_timeout);
+    (3) the test file is imported as a module: its `if __name__ == '__main__': unittest.main()`
+    does not run (ClassEval_44)."""
+    test = ("import unittest\n\nclass ClockTestHang(unittest.TestCase):\n    def test_a(self):\n        Clock().hang()\n\n"
+            "    def test_b(self):\n        Clock().hang()\n\nclass ClockTestYear(unittest.TestCase):\n"
+            "    def test_year(self):\n        self.assertEqual(Clock().year(), datetime.date(2020, 5, 1).year)\n\n"
+            "class ClockTestWrong(unittest.TestCase):\n    def test_wrong(self):\n        self.assertEqual(1, 2)\n\n"
+            "if __name__ == '__main__':\n    unittest.main()\n")
+    sol = ("class Clock:\n    def year(self):\n        return datetime.date(2020, 1, 1).year\n\n"
+           "    def hang(self):\n        while True:\n            try:\n                sum(range(10000))\n"
+           "            except BaseException:\n                pass\n")
+    row = {"task_id": "ClassEval_2", "skeleton": "class Clock:\n    pass\n", "test": test, "solution_code": sol,
+           "import_statement": ["import datetime"], "class_name": "Clock",
+           "test_classes": ["ClockTestHang", "ClockTestYear", "ClockTestWrong"]}
+    (tmp_path / "c.json").write_text(json.dumps([row]))
+    cfg["evaluate"]["data"]["classeval"] = str(tmp_path / "c.json")
+    b = loader("classeval")(cfg)
+    res = score(b, {"ClassEval_2": [sol]})      # a "solution" row: no import of datetime in it
+    parts = res["problems"][0]["samples"][0]["parts"]
+    assert parts == {"ClockTestHang": "fail", "ClockTestYear": "pass", "ClockTestWrong": "fail"}, res["problems"][0]
+    assert res["summary"]["method_level"]["pass@1"] == round(100 / 3, 2)
+    # an instruct response: ClassEval's extract_code takes the fenced class
+    p = b.problems[0]
+    assert p.solution(p.code_of(sol + "```\nSome words.\n")).startswith("import datetime\n\nclass Clock:")
 
 
 # -------------------------------------------------------------------------------------- DS-1000
@@ -264,7 +334,7 @@ def test_canitedit_both_instruction_kinds(cfg, score, canitedit_file):
     cfg["evaluate"]["data"]["canitedit"] = canitedit_file
     b = loader("canitedit")(cfg)
     probs = b.problems
-    assert [p.task_id for p in probs] == ["fix_add/descriptive", "fix_add/lazy"]
+    assert [p.task_id for p in probs] == ["0_fix_add/descriptive", "0_fix_add/lazy"]   # keyed by full_name
     # the official direct prompt: no code fences around the code before
     assert probs[0].prompt.startswith("## Code Before:\ndef add") and probs[0].prompt.endswith("## Code After:\n")
     assert "fix add" in probs[1].instruction
@@ -274,45 +344,110 @@ def test_canitedit_both_instruction_kinds(cfg, score, canitedit_file):
     res = score(b, {probs[0].task_id: [probs[0].meta["canonical_solution"]], probs[1].task_id: [probs[1].meta["before"]]})
     assert res["summary"]["by_instruction"] == {"descriptive": {"problems": 1, "pass@1": 100.0},
                                                 "lazy": {"problems": 1, "pass@1": 0.0}}
+    assert res["summary"]["by_change_kind"] == {"corrective": {"problems": 2, "pass@1": 50.0}}
+    assert res["summary"]["by_change_and_instruction"]["corrective/lazy"] == {"problems": 1, "pass@1": 0.0}
+    # run as `python3 file`: the edited program's __main__ block runs, and inspect reads its source
+    main = probs[0].meta["canonical_solution"] + "if __name__ == '__main__':\n    assert add(2, 2) == 5\n"
+    insp = "import inspect\n" + probs[0].meta["canonical_solution"] + "assert 'a + b' in inspect.getsource(add)\n"
+    assert _verdicts(score(b, {probs[0].task_id: [main], probs[1].task_id: [insp]})) == [False, True]
+    assert probs[0].code_of("def add(a, b):\n    return a + b\n```\nDone.") == "def add(a, b):\n    return a + b\n"
     # a fenced completion is cut to its code block, as the official post-processing does
     assert probs[0].solution("```python\ndef add(a, b):\n    return a + b\n```\n") == "def add(a, b):\n    return a + b"
 
 
 # ------------------------------------------------------------------------------------- EvalPerf
-SLOW = ("def has_close_elements(numbers, threshold):\n    for i, a in enumerate(numbers):\n        for j, b in enumerate(numbers):\n"
-        "            if i != j and abs(a - b) < threshold:\n                return True\n    return False\n")
-FAST = ("def has_close_elements(numbers, threshold):\n    s = sorted(numbers)\n"
-        "    return any(b - a < threshold for a, b in zip(s, s[1:]))\n")
+SLOW = ("def count_primes(n):\n    c = 0\n    for k in range(2, n):\n        d = 2\n        while d * d <= k:\n"
+        "            if k % d == 0:\n                break\n            d += 1\n        else:\n            c += 1\n    return c\n")
+FAST = ("def count_primes(n):\n    s = bytearray([1]) * max(n, 2)\n    s[0] = s[1] = 0\n    for i in range(2, int(n ** 0.5) + 1):\n"
+        "        if s[i]:\n            s[i * i::i] = bytearray(len(s[i * i::i]))\n    return sum(s[:n])\n")
+# issue 24: best of 3 calls in one process measured this at 0 s (the cache answered calls 2 and 3)
+CACHED = "import functools\n\n" + SLOW.replace("def count_primes", "@functools.lru_cache(None)\ndef count_primes")
+
+
+def _evalperf_file(tmp_path, n):
+    row = {"task_id": "HumanEval/900", "entry_point": "count_primes", "pe_input": json.dumps([[n]]),
+           "prompt": "def count_primes(n):\n    \"\"\"How many primes are below n.\"\"\"\n",
+           "reference": [SLOW, FAST], "scores": [40.0, 100.0]}
+    return _jsonl(tmp_path / f"evalperf{n}.jsonl", [row])
 
 
 @pytest.fixture
 def evalperf_file(tmp_path):
-    pe = [[[float(3 * i) for i in range(1500)], 1.0]]
-    row = {"task_id": "HumanEval/0", "entry_point": "has_close_elements", "pe_input": json.dumps(pe),
-           "reference": [SLOW, FAST], "scores": [40.0, 100.0]}
-    return _jsonl(tmp_path / "evalperf.jsonl", [row])
+    return _evalperf_file(tmp_path, 6000)    # small: valgrind counts ~20x slower than a bare run
 
 
-def test_evalperf_correctness_and_dps(cfg, score, evalperf_file, monkeypatch):
+def _evalperf(cfg, evalperf_file, monkeypatch, counter):
     from selfalign.evaluate import evalperf
-    from selfalign.evaluate.evalperf import dps
-
     monkeypatch.setattr(evalperf, "MIN_CORRECT", 2)      # the official 10, scaled to this fixture
     cfg["evaluate"]["data"]["evalperf"] = evalperf_file
-    b = loader("evalperf")(cfg)
+    cfg["evaluate"]["evalperf_counter"] = counter
+    return loader("evalperf")(cfg)
+
+
+def test_evalperf_counts_instructions_in_fresh_processes(cfg, score, evalperf_file, monkeypatch):
+    """auto: perf where the machine exposes a PMU, else valgrind's instruction count (this VM has
+    no PMU: "software events only"). Each profile is one call in a fresh process."""
+    import shutil
+    from selfalign.evaluate.evalperf import dps
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (apt-get install valgrind): the instruction count where no PMU is exposed")
+    b = _evalperf(cfg, evalperf_file, monkeypatch, "auto")
     (p,) = b.problems
-    assert "def has_close_elements" in p.prompt and p.meta["correctness"] == "differential on pe_input"
-    slower = SLOW.replace("    return False\n", "    for _ in range(30):\n        sorted(numbers * 200)\n    return False\n")
-    wrong = FAST.replace("< threshold", "> threshold")
-    res = score(b, {p.task_id: [FAST, FAST, slower, wrong]})
+    assert p.meta["correctness"] == "differential on pe_input" and b.info["release"] == "20240328"
+    wrong = FAST.replace("sum(s[:n])", "sum(s[:n]) + 1")
+    res = score(b, {p.task_id: [FAST, FAST, CACHED, wrong]})
     samples = res["problems"][0]["samples"]
     assert [s["suites"]["correct"] for s in samples] == ["pass", "pass", "pass", "fail"]
     t = res["summary"]["tasks"][p.task_id]
-    assert t["correct"] == 3 and t["profiled"] == 3
-    # references are profiled once, apart from the samples; the fast ones match the fast cluster
-    assert [s.get("dps") for s in samples[:2]] == [100.0, 100.0] and samples[2]["dps"] == 0.0
-    assert res["summary"]["dps"] == round((100 + 100 + 0) / 3, 2) and res["summary"]["profiled_tasks"] == 1
+    assert t["correct"] == 3 and t["profiled"] == 3 and res["summary"]["counter"] in ("perf", "valgrind")
+    slow_ref, fast_ref = t["reference_costs"]
+    assert slow_ref > 5 * fast_ref, t
+    assert samples[0]["dps"] == samples[1]["dps"] == 100.0 and samples[0]["cost"] == samples[1]["cost"]
+    assert samples[2]["cost"] >= 0.9 * slow_ref and samples[2]["dps"] < 100.0     # the cache does not help one call
+    if res["summary"]["counter"] == "valgrind":     # deterministic: the same count as the reference's
+        assert abs(samples[0]["cost"] - fast_ref) <= 0.01 * fast_ref
+    assert res["summary"]["profiled_tasks"] == 1 and res["summary"]["dps"] == round(t["dps"], 2)
     # below min_correct a task is not profiled (evalplus skips it)
     res = score(b, {p.task_id: [FAST, wrong]})
     assert res["summary"]["dps"] is None and res["summary"]["tasks"][p.task_id]["profiled"] == 0
     assert dps(1.0, [5.0, 2.0], [40, 100]) == (100.0, 100.0, 1) and dps(3.0, [5.0, 2.0], [40, 100]) == (40.0, 50.0, 0)
+
+
+def test_evalperf_cpu_time_and_perf_counters(cfg, score, evalperf_file, monkeypatch, tmp_path):
+    b = _evalperf(cfg, _evalperf_file(tmp_path, 40000), monkeypatch, "cpu_time")   # CPU time ticks are coarse here
+    res = score(b, {"HumanEval/900": [FAST, FAST, CACHED]})
+    t = res["summary"]["tasks"]["HumanEval/900"]
+    assert res["summary"]["counter"] == "cpu_time" and t["profiled"] == 3
+    assert res["problems"][0]["samples"][2]["cost"] > 0.3 * t["reference_costs"][0] > 0   # one call: no cache hit
+    b = _evalperf(cfg, evalperf_file, monkeypatch, "perf")
+    res = score(b, {"HumanEval/900": [FAST, FAST]})
+    t = res["summary"]["tasks"]["HumanEval/900"]
+    if res["summary"]["counter"] == "perf":      # a machine with a PMU
+        assert t["profiled"] == 2 and t["dps"] == 100.0
+    else:                                        # here: no hardware counter, said so, nothing scored
+        assert t["dps"] is None and "perf_event_open" in t["note"], t
+
+
+def test_evalperf_correctness_on_noextreme_inputs(cfg, score, tmp_path, monkeypatch):
+    """evalperf.py checks correctness on the NoExtreme HumanEval+/MBPP+ releases, base + plus
+    inputs in one untrusted_check; the result says which data it used."""
+    import gzip
+    from selfalign.benchdata import load_humaneval
+    monkeypatch.delenv("HUMANEVAL_OVERRIDE_PATH", raising=False)
+    r = {x["task_id"]: x for x in load_humaneval()}["HumanEval/0"]
+    noext = tmp_path / "HumanEvalPlus-NoExtreme.jsonl.gz"
+    with gzip.open(noext, "wt") as f:
+        f.write(json.dumps({**r, "contract": "", "atol": 0, "base_input": [[[1.0, 2.0, 3.0], 0.5]],
+                            "plus_input": [[[1.0, 1.05], 0.1], [[0.0, 10.0, 20.0], 5.0]]}) + "\n")
+    slow = r["prompt"] + r["canonical_solution"]
+    row = {"task_id": "HumanEval/0", "entry_point": r["entry_point"], "pe_input": json.dumps([[[1.0, 4.0], 0.5]]),
+           "reference": [slow, slow], "scores": [50.0, 100.0]}
+    cfg["evaluate"]["data"].update(evalperf=_jsonl(tmp_path / "evalperf.jsonl", [row]),
+                                   humaneval_plus_noextreme=str(noext))
+    b = loader("evalperf")(cfg)
+    (p,) = b.problems
+    assert p.meta["correctness"] == "humaneval_plus: NoExtreme" == b.info["correctness"]
+    wrong = r["prompt"] + "    return len(numbers) > 2\n"      # right on the base input, wrong on a plus one
+    res = score(b, {p.task_id: [slow, wrong]})
+    assert [s["suites"]["correct"] for s in res["problems"][0]["samples"]] == ["pass", "fail"]
+    assert "after" in res["problems"][0]["samples"][1]["units"][0]["stderr_tail"]

@@ -81,3 +81,37 @@ def test_parts_are_proven_one_by_one(box):
     checks = "_prove_part('a')\nassert add(1, 2) == 3\n_prove_part('b')\n"
     v = box.run(Job(proof.checked_program(WRONG, checks, n, parts), nonce=n, parts=tuple(parts.values())))
     assert v.verdict == "fail" and v.parts_proven == (parts["a"],)
+
+
+def test_proofs_survive_the_output_that_follows_them(box):
+    """A part proven early (a ClassEval test class) and a report line stay readable when the
+    program prints far more than the verdict's output tail afterwards (issue 24: a 2000-character
+    tail cut them off)."""
+    parts = {"a": proof.new_nonce(), "b": proof.new_nonce()}
+    n = proof.new_nonce()
+    checks = ("_prove_part('a')\nprint('SELFALIGN-REPORT {\"cost\": 7}')\nfor i in range(3000):\n"
+              "    print('noise line', i, flush=i % 50 == 0)\n_prove_part('b')\nprint('x' * 5000)\n")
+    v = box.run(Job(proof.checked_program(add_right(), checks, n, parts), nonce=n, parts=tuple(parts.values())))
+    assert v.verdict == "pass" and v.parts_proven == (parts["a"], parts["b"]), v.note
+    from selfalign.evaluate.base import read_report
+    assert read_report(v.stdout_tail) == {"cost": 7} and "x" * 1000 in v.stdout_tail
+    assert parts["a"] not in v.stdout_tail and len(v.stdout_tail) < 4000
+
+
+def add_right():
+    return "def add(a, b):\n    return a + b\n"
+
+
+def test_a_file_program_runs_as_python3_runs_a_file(box):
+    """CanItEdit's evaluator runs `python3 program.py`: the `__main__` block runs, inspect finds
+    the source; an early exit still leaves no nonce."""
+    src = ("import inspect\n\nclass A:\n    def f(self):\n        return 1\n\n"
+           "assert 'return 1' in inspect.getsource(A)\nran = []\nif __name__ == '__main__':\n    ran.append(1)\n"
+           "assert ran == [1]\n")
+    n = proof.new_nonce()
+    assert box.run(Job(proof.file_program(src, n), nonce=n)).verdict == "pass"
+    n = proof.new_nonce()
+    v = box.run(Job(proof.file_program(src + "import sys\nsys.exit(0)\nassert False\n", n), nonce=n))
+    assert v.verdict == "fail" and "no pass nonce" in v.note
+    n = proof.new_nonce()     # the plain checked program: the solution is not __main__ and has no file
+    assert box.run(Job(proof.checked_program(src, "", n), nonce=n)).verdict == "fail"

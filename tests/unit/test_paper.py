@@ -123,7 +123,8 @@ def test_main_table_rows_follow_the_paper_with_standard_errors(tmp_path):
     m = "gemma3-270m"
     _write(r / "selfalign" / m / "eval" / "sft" / "humaneval_plus.json",
            {"summary": {"base": {"pass@1": 70.0, "pass@1_se": 3.6}, "plus": {"pass@1": 62.0, "pass@1_se": 3.8}}})
-    _write(r / "selfalign" / m / "eval" / "sft" / "livecodebench.json", {"summary": {
+    _write(r / "selfalign" / m / "eval" / "sft" / "livecodebench.json", {
+        "release": "release_v1", "data": {"sha256": {"test.jsonl": "ab" * 32}}, "summary": {
         "base": {"pass@1": 20.0, "pass@1_se": 2.0},
         "by_window": {"start 2023-09-01": {"pass@1": 21.0, "pass@1_se": 1.0},
                       "start 2023-05-01": {"pass@1": 10.0, "pass@1_se": 1.0}}}})
@@ -138,6 +139,8 @@ def test_main_table_rows_follow_the_paper_with_standard_errors(tmp_path):
     assert rows["ClassEval class-level"].endswith("| 27.0 | — | 25.0 ± 4.4 ≈ |")
     assert rows["ClassEval method-level"].endswith("| 52.6 | — | 50.0 ± 2.0 ≈ |")
     assert "\\pm" in (tmp_path / "paper" / "main.tex").read_text()
+    # the benchmark's release is printed with the figures (issue 24)
+    assert "Data: LiveCodeBench release_v1 (sha256 test.jsonl abababababab)" in (tmp_path / "paper" / "main.md").read_text()
 
 
 def test_cpu_replication_table_reads_the_arms(tmp_path):
