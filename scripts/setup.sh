@@ -4,8 +4,9 @@
 #        required (`make run`):  bubblewrap (the sandbox), util-linux (unshare/setpriv/prlimit),
 #                                nodejs (pyright's runtime)
 #        cluster (`make test`, or --cluster / SELFALIGN_CLUSTER_PACKAGES=1): slurm-wlm, munge, for
-#                                the one SLURM test; without them (or without root) it is skipped
-#                                with the reason, and nothing else needs them;
+#                                the one SLURM test, and valgrind, EvalPerf's instruction counter
+#                                where perf counters are not exposed; without them (or without
+#                                root) those tests are skipped with the reason;
 #   2. a virtual environment in .venv;
 #   3. llama-cpp-python, built ONCE per cache key into a wheel cache (~5-11 min on 2 cores).
 #      The build is PORTABLE, never tuned to the building CPU: on x86-64 it needs AVX2, FMA, F16C
@@ -135,6 +136,7 @@ cluster_missing=()
 if [ "$CLUSTER" = 1 ]; then
   command -v slurmctld >/dev/null 2>&1 || cluster_missing+=(slurm-wlm)
   command -v munged    >/dev/null 2>&1 || cluster_missing+=(munge)
+  command -v valgrind  >/dev/null 2>&1 || cluster_missing+=(valgrind)
 fi
 if ((${#missing[@]} + ${#cluster_missing[@]})) && is_root && command -v apt-get >/dev/null 2>&1; then
   log "installing system packages: ${missing[*]} ${cluster_missing[*]}"
@@ -147,7 +149,7 @@ if ((${#missing[@]})); then
   exit 1
 fi
 if ((${#cluster_missing[@]})); then
-  echo "setup: not installed: ${cluster_missing[*]} (only the SLURM test needs them; it will be skipped with the reason)." >&2
+  echo "setup: not installed: ${cluster_missing[*]} (only the SLURM and EvalPerf-counter tests need them; they will be skipped with the reason)." >&2
   echo "setup: to run it: sudo apt-get install ${cluster_missing[*]}, then run the tests as root" >&2
 fi
 [ "$MODE" = system ] && { log "system packages ready"; exit 0; }
