@@ -158,7 +158,7 @@ def cmd_train(a) -> None:
     if a.threads:
         import torch
         torch.set_num_threads(a.threads)
-    m = train(cfg, a.sft, a.out)
+    m = train(cfg, a.sft, a.out, activation_checkpointing=a.activation_checkpointing)
     if m.get("rank"):   # another process of a distributed launch: rank 0 reports
         return
     if m.get("skipped"):
@@ -307,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sft", required=True)
     sp.add_argument("--out", required=True)
     sp.add_argument("--threads", type=int)
+    sp.add_argument("--activation-checkpointing", action="store_true", help="recompute activations (the plan's choice)")
 
     from .evaluate import REGISTRY as BENCHMARKS
     ev = sub.add_parser("evaluate", help="benchmarks: generate samples, score any samples file, library environments")
@@ -355,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--memory-mb", type=int, default=4096)
     sp.add_argument("--unsafe-no-sandbox", action="store_true", help="run WITHOUT bubblewrap (dangerous)")
 
+    from .plan.cli import add_parser as add_plan; add_plan(sub)  # noqa: E702
+    from .releases import add_parser as add_data; add_data(sub)  # noqa: E702
     sp = add("doctor", cmd_doctor, "check that this machine runs a backend (and a config): one line a check")
     sp.add_argument("--configfile", help="config file (default: the defaults)")
     sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
