@@ -184,10 +184,10 @@ def check_vllm(cfg: dict) -> Check:
 
 
 def _run_models(cfg: dict) -> list:
-    from .config import experiment_configs, generator
+    """The trained model and every teacher of the ablations (as written: no need to resolve them)."""
     from .model import get_spec
 
-    names = {cfg["model"]} | {generator(e) for e in experiment_configs(cfg).values()}
+    names = {cfg["model"]} | {o["teacher"] for o in cfg["ablations"].values() if o.get("teacher")}
     return [get_spec(cfg, n) for n in sorted(names)]
 
 

@@ -105,6 +105,9 @@ def train_plan(cfg: dict, spec, cluster: Cluster | None = None) -> JobPlan:
                        checkpointing=t["activation_checkpointing"] is True)
     per_step = t["batch_size"]
     if t["gpus"]:
+        if t["effective_batch_size"] % (per_step * t["gpus"]):
+            raise C.ConfigError(f"train.effective_batch_size={t['effective_batch_size']} is not a multiple of "
+                                f"train.batch_size={per_step} x train.gpus={t['gpus']}: change one of them")
         counts = [t["gpus"]]
     else:
         start = min(max(1, spec.gpus), cluster.gpus_per_node)     # the sheet's count, within one node

@@ -59,6 +59,9 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
     t = cfg["train"]
     rank, world = dist_env()
     main = rank == 0
+    # every process says so: the log shows how many the launch started and which GPUs they saw
+    log.info("training process %d of %d started (CUDA_VISIBLE_DEVICES=%s)", rank, world,
+             os.environ.get("CUDA_VISIBLE_DEVICES"))
     out_dir = Path(out_dir)
     work_dir = Path(work_dir) if work_dir else out_dir.parent / ".work" / out_dir.name
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -183,7 +186,10 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
         "s_per_step": round(train_s / max(1, trainer.state.global_step), 3),
         "tokens_per_epoch": n_tokens, "peak_rss_mb": round(peak_rss_mb(), 1), "device": "cuda" if gpu else "cpu",
         "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if gpu else None,
-        "activation_checkpointing": activation_checkpointing, **launch_info(world),
+        "peak_gpu_reserved_mb": round(torch.cuda.max_memory_reserved() / 2**20, 1) if gpu else None,
+        # what the model ran with (the Trainer turns it on from gradient_checkpointing), not the flag
+        "activation_checkpointing": bool(getattr(trainer.accelerator.unwrap_model(trainer.model),
+                                                 "is_gradient_checkpointing", False)), **launch_info(world),
         "checkpoints": str(checkpoints) if checkpoints.exists() else "deleted after the final save",
         "precision": "bf16" if use_bf16 else "fp32", "final_loss": result.training_loss,
         "loss_curve": [h for h in trainer.state.log_history if "loss" in h],
