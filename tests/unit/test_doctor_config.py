@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from selfalign.config import REPO_ROOT, load
-from selfalign.doctor import check_driver, check_gpus, config_checks
+from selfalign.plan.checks import check_driver, check_gpus, config_checks
 
 PAPER = "config/paper.yaml"
 
@@ -63,10 +63,10 @@ def test_driver_and_gpus_are_read_from_nvidia_smi(tmp_path, monkeypatch):
 
 
 def test_a_check_that_breaks_is_a_failing_line(monkeypatch):
-    import selfalign.doctor as D
+    import selfalign.plan.checks as D
 
     def broken(cfg):
         raise KeyError("boom")
     monkeypatch.setattr(D, "CONFIG_CHECKS", (broken, D.check_slurm_plugin))
     out = config_checks(load(REPO_ROOT / PAPER))
-    assert out[0].line() == "FAIL broken: KeyError: 'boom'" and len(out) == 2
+    assert out[0] == ("broken", False, "KeyError: 'boom'") and len(out) == 2

@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -73,9 +74,9 @@ PartitionName=gpu Nodes=gpu0 MaxTime=INFINITE State=UP
 """
 
 
-# gres/gpu needs a device file per GPU; plain files in the test's temp dir do (cgroup device
-# constraints are off, so their major/minor numbers are never used). Slurm sets each job step's
-# CUDA_VISIBLE_DEVICES from them, as it does for /dev/nvidia*.
+# gres/gpu needs a character device per GPU: the test makes four in its temp dir with NVIDIA's
+# numbers (major 195, as /dev/nvidia0-3), which nothing opens (cgroup device constraints are off);
+# /dev is untouched. Slurm sets each job step's CUDA_VISIBLE_DEVICES from them.
 GRES_CONF = "NodeName=localhost Name=gpu File={d}/dev/nvidia[0-3]\n"
 
 
@@ -168,7 +169,7 @@ class PrivateSlurm:
         (d / "etc" / "gres.conf").write_text(GRES_CONF.format(d=d))
         (d / "dev").mkdir()
         for k in range(4):
-            (d / "dev" / f"nvidia{k}").write_text("")
+            os.mknod(d / "dev" / f"nvidia{k}", 0o600 | stat.S_IFCHR, os.makedev(195, k))
         # the namespace: a holder process whose mount namespace has our etc/ over /etc/slurm
         self.holder = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
@@ -305,7 +306,7 @@ def test_gpu_rule_job_requests_its_gpu(slurm, tmp_path):
         assert re.search(r"TresPerJob=\S*gpu:1\b", show), show
         assert "Partition=gpu " in show and "JobState=PENDING" in show, show
         # mem_mb and runtime from the plan (selfalign/plan: vLLM on 1 GPU; cluster.runtime_min.generate)
-        assert f"MinMemoryNode={_plan(model, 'seeds').mem_mb}M" in show and "TimeLimit=12:00:00" in show, show
+        assert _min_memory_mb(show) == _plan(model, 'seeds').mem_mb and "TimeLimit=12:00:00" in show, show
         assert "NumTasks=1 " in show and "NumNodes=1" in show, show
     finally:
         if proc.poll() is None:
@@ -317,6 +318,12 @@ def test_gpu_rule_job_requests_its_gpu(slurm, tmp_path):
                 proc.wait()
         if slurm.job_ids:
             slurm.run(["scancel", *sorted(slurm.job_ids)])
+
+
+def _min_memory_mb(show: str) -> int:
+    """scontrol's MinMemoryNode (12800M, or 12.50G) in MB."""
+    num, unit = re.search(r"MinMemoryNode=([\d.]+)([MGT])", show).groups()
+    return round(float(num) * {"M": 1, "G": 1024, "T": 1024 ** 2}[unit])
 
 
 def _plan(model: str, stage: str, extra: dict | None = None):
@@ -361,7 +368,7 @@ def test_a_4_gpu_training_job_is_one_task_that_sees_4_gpus_and_starts_4_processe
     slurm.job_ids.add(job)
     show = slurm.run(["scontrol", "show", "job", job]).stdout
     assert "JobState=COMPLETED" in show and "NumNodes=1 " in show and "NumTasks=1 " in show, show
-    assert re.search(r"TresPerJob=\S*gpu:4\b", show) and f"MinMemoryNode={plan.mem_mb}M" in show, show
+    assert re.search(r"TresPerJob=\S*gpu:4\b", show) and _min_memory_mb(show) == plan.mem_mb, show
     assert f"CPUs/Task={plan.cpus} " in show, show
 
 
