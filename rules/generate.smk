@@ -71,7 +71,7 @@ rule concepts:
         "benchmarks/{experiment}/{model}/concepts.tsv"
     threads: lambda wc: W.threads(wc.experiment, "concepts", workflow.cores)
     resources:
-        **W.resources("generate"),
+        **W.resources("generate", gather="concepts"),   # a sharded stage's job only joins the shards
     shell:
         "{PY} concepts --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"
@@ -98,7 +98,7 @@ rule instructions:
         "benchmarks/{experiment}/{model}/instructions.tsv"
     threads: lambda wc: W.threads(wc.experiment, "instructions", workflow.cores)
     resources:
-        **W.resources("generate"),
+        **W.resources("generate", gather="instructions"),   # a sharded stage's job only joins the shards
     shell:
         "{PY} instructions --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"
@@ -125,7 +125,7 @@ rule responses:
         "benchmarks/{experiment}/{model}/responses.tsv"
     threads: lambda wc: W.threads(wc.experiment, "responses", workflow.cores)
     resources:
-        **W.resources("generate"),
+        **W.resources("generate", gather="responses"),   # a sharded stage's job only joins the shards
     shell:
         "{PY} responses --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"

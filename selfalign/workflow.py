@@ -163,16 +163,21 @@ class Workflow:
         GPUs; training the plan's processes (none for LoRA on a GGUF model, the CPU default)."""
         return self.plan(experiment, stage).gpus
 
-    def resources(self, stage: str, experiment: str | None = None) -> dict:
+    def resources(self, stage: str, experiment: str | None = None, gather: str | None = None) -> dict:
         """A model-loading rule's Snakemake resources, from the plan of its job (``experiment``:
         fixed, else the job's {experiment}): mem_mb, runtime and cpus_per_task as planned, its GPUs,
         and for SLURM (snakemake-executor-plugin-slurm 2.6.1) one task on one node that sees all of
         them: without tasks_per_gpu=0 the plugin asks --ntasks-per-gpu=1, so a gpu=4 job would run 4
-        copies that see one GPU each (its issue 459); nodes=1 keeps them on one node."""
+        copies that see one GPU each (its issue 459); nodes=1 keeps them on one node. ``gather``:
+        the rule's data stage, whose job only joins shards when it is sharded (no GPU, little memory)."""
         def plan(wc):
             return self.plan(experiment or wc.experiment, stage)
-        return {"mem_mb": lambda wc: plan(wc).mem_mb, "runtime": lambda wc: plan(wc).runtime_min,
-                "gpu": lambda wc: plan(wc).gpus, "cpus_per_task": lambda wc, threads: plan(wc).cpus or threads,
+
+        def joins(wc):
+            return gather is not None and self.shards(wc.experiment, gather) > 1
+        return {"mem_mb": lambda wc: 2000 if joins(wc) else plan(wc).mem_mb, "runtime": lambda wc: plan(wc).runtime_min,
+                "gpu": lambda wc: 0 if joins(wc) else plan(wc).gpus,
+                "cpus_per_task": lambda wc, threads: threads if joins(wc) else (plan(wc).cpus or threads),
                 "tasks_per_gpu": 0, "nodes": 1}
 
     def threads(self, experiment: str, stage: str, cores: int) -> int:

@@ -101,6 +101,8 @@ def test_the_train_launch_and_the_rule_resources_are_the_plan():
     assert (res["tasks_per_gpu"], res["nodes"]) == (0, 1)     # one task sees every GPU (plugin issue 459)
     gen = w.resources("generate")
     assert gen["gpu"](WC) == 4 and gen["mem_mb"](WC) == w.plan("selfalign", "generate").mem_mb
+    joins = w.resources("generate", gather="responses")      # shards.generate 8: its job joins the shards
+    assert (joins["gpu"](WC), joins["mem_mb"](WC), joins["cpus_per_task"](WC, 1)) == (0, 2000, 1)
 
 
 def test_a_training_that_cannot_fit_stops_the_workflow_with_the_reason():
