@@ -59,7 +59,8 @@ class JobPlan:
 
     @property
     def mem_mb(self) -> int:
-        if self.strategy in ("llamacpp", "openai") or (self.job == "train" and self.strategy == "cpu" and not self.host_gib):
+        """The job's SLURM --mem: the host estimate with a margin, never below the CPU default's."""
+        if self.strategy in ("llamacpp", "openai"):
             return CPU_JOB_MB[self.job]
         return max(CPU_JOB_MB.get(self.job, 2000), math.ceil(self.host_gib * 1024 * HOST_MARGIN))
 
@@ -99,7 +100,6 @@ def train_plan(cfg: dict, spec, cluster: Cluster | None = None) -> JobPlan:
         if t["cpu_offload"]:
             raise C.ConfigError("train.cpu_offload is for FSDP on GPUs; this model trains on the CPU path")
         est = _train_estimate(arch, t, "cpu", 1, t["activation_checkpointing"] is True, False, device="cpu")
-        est = Estimate({**est.resident, "params": 4.0 * arch.params()}, est.forward_backward, est.optimizer_step)
         return JobPlan("train", spec.name, 0, strategy="cpu", host_gib=est.gib(), detail=est.describe(),
                        disk_gib=0.5, runtime_min=cluster.runtime_min["train"],
                        checkpointing=t["activation_checkpointing"] is True)

@@ -51,12 +51,10 @@ class Estimate:
     def describe(self) -> str:
         def terms(d):
             return " + ".join(f"{k} {v / GIB:.1f}" for k, v in d.items() if v >= GIB / 20)
-        out = terms(self.resident)
-        if self.forward_backward and self.optimizer_step:
-            out += f" + max({terms(self.forward_backward)}; {terms(self.optimizer_step)})"
-        elif self.forward_backward or self.optimizer_step:
-            out += " + " + terms(self.forward_backward or self.optimizer_step)
-        return out
+        out, fb, step = terms(self.resident), terms(self.forward_backward), terms(self.optimizer_step)
+        if fb and step:
+            return f"{out} + max({fb}; {step})"
+        return f"{out} + {fb or step}" if fb or step else out
 
 
 def _activations(arch, seq: int, batch: int, dtype_bytes: int, checkpointing: bool) -> float:
