@@ -39,6 +39,14 @@ def launch_info(world: int) -> dict:
     return {"world_size": world, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
 
 
+def ran_checkpointed(trainer) -> bool:
+    """Whether the model ran with activation checkpointing (the Trainer turns it on from
+    gradient_checkpointing): what happened, not the flag. transformers 5.23 renamed the property."""
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    name = "is_activation_checkpointing" if hasattr(type(model), "is_activation_checkpointing") else "is_gradient_checkpointing"
+    return bool(getattr(model, name, False))
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -187,9 +195,7 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
         "tokens_per_epoch": n_tokens, "peak_rss_mb": round(peak_rss_mb(), 1), "device": "cuda" if gpu else "cpu",
         "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if gpu else None,
         "peak_gpu_reserved_mb": round(torch.cuda.max_memory_reserved() / 2**20, 1) if gpu else None,
-        # what the model ran with (the Trainer turns it on from gradient_checkpointing), not the flag
-        "activation_checkpointing": bool(getattr(trainer.accelerator.unwrap_model(trainer.model),
-                                                 "is_gradient_checkpointing", False)), **launch_info(world),
+        "activation_checkpointing": ran_checkpointed(trainer), **launch_info(world),
         "checkpoints": str(checkpoints) if checkpoints.exists() else "deleted after the final save",
         "precision": "bf16" if use_bf16 else "fp32", "final_loss": result.training_loss,
         "loss_curve": [h for h in trainer.state.log_history if "loss" in h],

@@ -5,13 +5,18 @@ folder holds a second copy of the weights (consolidated.00.pth), and like one ho
 .safetensors weights."""
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
-from selfalign.model import ModelSpec, _provision_hub, hub_patterns
+from selfalign.config import REPO_ROOT
+from selfalign.model import hub_patterns
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 LLAMA = {"config.json": b'{"model_type": "llama"}', "generation_config.json": b"{}", "tokenizer.json": b"{}",
@@ -67,33 +72,32 @@ def hub(repos: dict[str, dict[str, bytes]]):
     return httpd
 
 
-def spec(repo):
-    return ModelSpec(repo.split("/")[1], "llama3", 8, "vllm", f"hf:{repo}", "", 1, 8192, True, "-", "-")
-
-
 def test_hub_patterns_take_safetensors_else_bin():
     assert hub_patterns(list(LLAMA))[-1] == "*.safetensors"
     assert hub_patterns(list(BOTH))[-1] == "*.safetensors"
     assert hub_patterns(["config.json", "pytorch_model.bin"])[-1] == "*.bin"
 
 
-def test_a_hub_download_takes_config_tokenizer_and_weights_only(tmp_path, monkeypatch):
+def test_a_hub_download_takes_config_tokenizer_and_weights_only(tmp_path):
     pytest.importorskip("huggingface_hub")
     httpd = hub({"meta-llama/Meta-Llama-3-8B": LLAMA, "org/both": BOTH})
+    # a process of its own: huggingface_hub reads HF_ENDPOINT when it is first imported
+    env = {**os.environ, "HF_ENDPOINT": f"http://127.0.0.1:{httpd.server_address[1]}", "HF_HUB_DISABLE_XET": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("HF_HUB_OFFLINE", None)
+    code = ("import sys; from selfalign.model import ModelSpec, _provision_hub\n"
+            "for repo in sys.argv[2:]:\n"
+            "    s = ModelSpec(repo.split('/')[1], 'llama3', 8, 'vllm', 'hf:' + repo, '', 1, 8192, True, '-', '-')\n"
+            "    print(_provision_hub(s, repo, {'cache_dir': sys.argv[1]}))\n")
     try:
-        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{httpd.server_address[1]}")
-        monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        import huggingface_hub.constants as K
-        monkeypatch.setattr(K, "ENDPOINT", f"http://127.0.0.1:{httpd.server_address[1]}")
-        monkeypatch.setattr(K, "HF_HUB_OFFLINE", False)
-        cfg = {"cache_dir": str(tmp_path / "cache")}
-        got = _provision_hub(spec("meta-llama/Meta-Llama-3-8B"), "meta-llama/Meta-Llama-3-8B", cfg)
-        files = sorted(str(p.relative_to(got)) for p in got.rglob("*") if p.is_file())
-        assert files == sorted(f for f in LLAMA if "/" not in f and f not in ("README.md", "LICENSE")), files
-        got = _provision_hub(spec("org/both"), "org/both", cfg)
-        assert sorted(p.name for p in got.iterdir()) == ["config.json", "model-00001-of-00001.safetensors",
-                                                         "pytorch_model.bin.index.json", "tokenizer.model"]
+        p = subprocess.run([sys.executable, "-c", code, str(tmp_path / "cache"), "meta-llama/Meta-Llama-3-8B", "org/both"],
+                           capture_output=True, text=True, env=env, timeout=120)
     finally:
         httpd.shutdown()
         httpd.server_close()
+    assert p.returncode == 0, p.stderr[-2000:]
+    llama, both = (Path(line) for line in p.stdout.split())
+    files = sorted(str(f.relative_to(llama)) for f in llama.rglob("*") if f.is_file())
+    assert files == sorted(f for f in LLAMA if "/" not in f and f not in ("README.md", "LICENSE")), files
+    assert sorted(f.name for f in both.iterdir()) == ["config.json", "model-00001-of-00001.safetensors",
+                                                     "pytorch_model.bin.index.json", "tokenizer.model"]
