@@ -13,8 +13,8 @@ from .memory import GIB, Estimate, train_host_memory, train_memory, vllm_memory
 
 FSDP_MIN_SIZE_B = 15.0     # auto strategy: FSDP from 15B on several GPUs (below: DDP when it fits)
 HOST_MARGIN = 1.25         # SLURM kills at --mem: ask for the estimate plus a quarter
-# Host memory of the CPU (llama.cpp / openai) jobs: what the rules asked for before the plan, which
-# the CPU default's runs stayed under (benchmarks/*.tsv max_rss).
+# Host memory of the jobs the plan does not estimate (llama.cpp, an openai server's client): what
+# the rules asked for before the plan; also the floor of every estimate.
 CPU_JOB_MB = {"generate": 3000, "seeds": 4000, "evaluate": 4000, "train": 8000}
 
 
