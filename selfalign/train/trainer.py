@@ -43,8 +43,8 @@ def ran_checkpointed(trainer) -> bool:
     """Whether the model ran with activation checkpointing (the Trainer turns it on from
     gradient_checkpointing): what happened, not the flag. transformers 5.23 renamed the property."""
     model = trainer.accelerator.unwrap_model(trainer.model)
-    name = "is_activation_checkpointing" if hasattr(type(model), "is_activation_checkpointing") else "is_gradient_checkpointing"
-    return bool(getattr(model, name, False))
+    on = getattr(model, "is_activation_checkpointing", None)      # (a PEFT model forwards it to its base)
+    return bool(on if on is not None else getattr(model, "is_gradient_checkpointing", False))
 
 
 def peak_rss_mb() -> float:
