@@ -8,7 +8,7 @@ TEST_WORKERS ?= 2
 # tests/unit/test_crash_fails_fast.py runs a crashing test with exactly these (`make -s pytest-flags`)
 PYTEST_FLAGS = -ra -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
-.PHONY: setup setup-test bench-envs run test smoke dry clean pytest-flags
+.PHONY: setup setup-test bench-envs paper-data run test smoke dry clean pytest-flags
 # `make run` needs bubblewrap, util-linux and node; the tests also want slurm-wlm + munge (for the
 # one SLURM test, skipped with the reason without them or without root).
 setup:
@@ -23,6 +23,10 @@ run: setup
 # Benchmark library environments (ClassEval, DS-1000, CanItEdit): built on request, never by `make run`.
 bench-envs: setup
 	$(VENV)/bin/python -m selfalign evaluate env build all
+
+# Every benchmark release config/paper.yaml reads, pinned by version and sha256, into data/.
+paper-data: setup
+	$(VENV)/bin/python -m selfalign data fetch --dir data
 
 # The tests calibrate ClassEval, CanItEdit and DS-1000 scoring with their libraries: their environments
 # are built first (fresh: ~1, ~2 and ~2.5 min, 0.4 / 1.4 / 3.0 GB; cached after that).

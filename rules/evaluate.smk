@@ -21,8 +21,7 @@ rule eval_generate_base:
         "benchmarks/_base/{model}/eval_generate_{benchmark}.tsv"
     threads: lambda wc: W.threads(W.main, "evaluate", workflow.cores)
     resources:
-        mem_mb=4000,
-        gpu=lambda wc: W.gpus(W.main, "evaluate"),
+        **W.resources("evaluate", experiment=W.main),
     shell:
         "{PY} evaluate generate --config {input.cfg} --benchmark {wildcards.benchmark} --variant base "
         "--out {output} --threads {threads} > {log} 2>&1"
@@ -45,8 +44,7 @@ rule eval_generate_sft:
         "benchmarks/{experiment}/{model}/eval_generate_{benchmark}.tsv"
     threads: lambda wc: W.threads(wc.experiment, "evaluate", workflow.cores)
     resources:
-        mem_mb=4000,
-        gpu=lambda wc: W.gpus(wc.experiment, "evaluate"),
+        **W.resources("evaluate"),
     shell:
         "{PY} evaluate generate --config {input.cfg} --benchmark {wildcards.benchmark} --variant sft "
         "--train-dir {input.sft} --out {output} --threads {threads} > {log} 2>&1"

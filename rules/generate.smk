@@ -44,8 +44,7 @@ rule generate_shard:
         "benchmarks/{experiment}/{model}/{stage}.{k}-of-{n}.tsv"
     threads: lambda wc: W.threads(wc.experiment, "generate", workflow.cores)
     resources:
-        mem_mb=3000,
-        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
+        **W.resources("generate"),
     shell:
         "{PY} {wildcards.stage} --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} --shard {wildcards.k}/{wildcards.n} > {log} 2>&1"
@@ -72,8 +71,7 @@ rule concepts:
         "benchmarks/{experiment}/{model}/concepts.tsv"
     threads: lambda wc: W.threads(wc.experiment, "concepts", workflow.cores)
     resources:
-        mem_mb=3000,
-        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
+        **W.resources("generate", gather="concepts"),   # a sharded stage's job only joins the shards
     shell:
         "{PY} concepts --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"
@@ -100,8 +98,7 @@ rule instructions:
         "benchmarks/{experiment}/{model}/instructions.tsv"
     threads: lambda wc: W.threads(wc.experiment, "instructions", workflow.cores)
     resources:
-        mem_mb=3000,
-        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
+        **W.resources("generate", gather="instructions"),   # a sharded stage's job only joins the shards
     shell:
         "{PY} instructions --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"
@@ -128,8 +125,7 @@ rule responses:
         "benchmarks/{experiment}/{model}/responses.tsv"
     threads: lambda wc: W.threads(wc.experiment, "responses", workflow.cores)
     resources:
-        mem_mb=3000,
-        gpu=lambda wc: W.gpus(wc.experiment, "generate"),
+        **W.resources("generate", gather="responses"),   # a sharded stage's job only joins the shards
     shell:
         "{PY} responses --config {input.cfg} --input {input.parents} --out {output} --stats {params.stats} "
         "--threads {threads} {params.gather} > {log} 2>&1"

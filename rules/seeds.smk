@@ -19,7 +19,6 @@ rule seeds:
         "benchmarks/{experiment}/{model}/seeds.tsv"
     threads: lambda wc: W.threads(wc.experiment, "seeds", workflow.cores)
     resources:
-        mem_mb=4000,
-        gpu=lambda wc: W.gpus(wc.experiment, "seeds"),
+        **W.resources("seeds"),
     shell:
         "{PY} seeds --config {input.cfg} --out {output.seeds} --funnel {output.funnel} --threads {threads} > {log} 2>&1"

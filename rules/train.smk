@@ -10,7 +10,7 @@ rule train:
     wildcard_constraints:
         model=W.model_constraint("trained"),
     params:
-        # one process on the CPU path; `accelerate launch`, one process per GPU, otherwise
+        # one process on the CPU path; `accelerate launch`, one process per planned GPU, otherwise
         launch=lambda wc: W.train_launch(wc.experiment, PYTHON),
     conda:
         lambda wc: W.env("training", W.gpus(wc.experiment, "train"))
@@ -20,7 +20,6 @@ rule train:
         "benchmarks/{experiment}/{model}/train.tsv"
     threads: workflow.cores
     resources:
-        mem_mb=8000,
-        gpu=lambda wc: W.gpus(wc.experiment, "train"),
+        **W.resources("train"),    # the plan's GPUs, memory, runtime, CPUs (python -m selfalign plan)
     shell:
-        "{params.launch} train --config {input.cfg} --sft {input.sft} --out {output} --threads {threads} > {log} 2>&1"
+        "{params.launch} --config {input.cfg} --sft {input.sft} --out {output} --threads {threads} > {log} 2>&1"

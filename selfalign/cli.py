@@ -143,7 +143,7 @@ def cmd_train(a) -> None:
     if a.threads:
         import torch
         torch.set_num_threads(a.threads)
-    m = train(cfg, a.sft, a.out)
+    m = train(cfg, a.sft, a.out, activation_checkpointing=a.activation_checkpointing)
     if m.get("rank"):   # another process of a distributed launch: rank 0 reports
         return
     if m.get("skipped"):
@@ -246,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sft", required=True)
     sp.add_argument("--out", required=True)
     sp.add_argument("--threads", type=int)
+    sp.add_argument("--activation-checkpointing", action="store_true", help="recompute activations (the plan's choice)")
 
     from .evaluate.cli import add_parser as add_evaluate
     add_evaluate(sub)
@@ -271,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_doctor(sub)
     from .report.publish import add_parser as add_publish
     add_publish(sub)
+    from .plan.cli import add_parser as add_plan
+    add_plan(sub)
+    from .releases import add_parser as add_data
+    add_data(sub)
     return p
 
 

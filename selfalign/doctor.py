@@ -121,6 +121,12 @@ def greedy_agreement(b, cfg: dict, spec, prompts: list[str], texts: list[str], m
 
 def run(a, cfg: dict) -> int:
     """The ``doctor`` command; returns the exit status."""
+    if a.configfile and not (a.backend or a.model):   # the config's checks (selfalign/plan/checks.py)
+        from .plan.checks import config_checks
+        checks = [Check(*f) for f in config_checks(cfg)]
+        for c in checks:
+            print(c.line(), flush=True)
+        return 0 if all(c.ok for c in checks) else 1
     if a.backend or a.model:
         try:
             res = backend_check(cfg, a.model or cfg["model"], a.backend, max_tokens=a.tokens,

@@ -171,13 +171,29 @@ def _verified(spec: ModelSpec, path: Path) -> bool:
     return stamp.stat().st_mtime >= path.stat().st_mtime
 
 
+# What a hub download takes: the config, the tokenizer and the weights, nothing else (Llama-3's
+# repository also holds its original consolidated.00.pth, as large as the weights).
+HUB_CONFIG_PATTERNS = ["*.json", "tokenizer*", "*.tiktoken", "*.model", "*.txt", "*.py"]
+
+
+def hub_patterns(files: list[str]) -> list[str]:
+    """allow_patterns for a repository holding ``files``: top-level config and tokenizer files, and
+    the safetensors weights, or the PyTorch .bin weights only when there are no safetensors."""
+    top = [f for f in files if "/" not in f]
+    weights = ["*.safetensors"] if any(f.endswith(".safetensors") for f in top) else ["*.bin"]
+    return HUB_CONFIG_PATTERNS + weights
+
+
 def _provision_hub(spec: ModelSpec, repo_id: str, cfg: dict | None) -> Path:
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import HfApi, snapshot_download
     except ImportError:
         raise ModelError("huggingface_hub is not installed (pip install huggingface_hub)") from None
     try:
-        return Path(snapshot_download(repo_id, cache_dir=str(cache_dir(cfg) / "hub")))
+        patterns = hub_patterns(HfApi().list_repo_files(repo_id))
+        # fnmatch's * crosses "/": keep the top level only (not original/, not subfolders)
+        return Path(snapshot_download(repo_id, cache_dir=str(cache_dir(cfg) / "hub"), allow_patterns=patterns,
+                                      ignore_patterns=["*/*"]))
     except Exception as e:  # network or auth problems: one line
         raise ModelError(f"model {spec.name}: could not fetch {repo_id} from the Hugging Face hub "
                          f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "

@@ -33,6 +33,19 @@ class Workflow:
         self.model = self.cfg["model"]
         self.main = self.cfg["experiment"]
         self._specs: dict = {}
+        self._plans: dict = {}
+        self._require_data()
+
+    def _require_data(self) -> None:
+        """evaluate.require_data (config/paper.yaml): every benchmark's data file is there before
+        any job runs, or the workflow is not built (the CPU default reports a missing one as skipped)."""
+        from .releases import FETCH_HINT, missing_data
+
+        missing = {m for cfg in self.experiments.values() if cfg["evaluate"]["require_data"] for m in missing_data(cfg)}
+        if missing:
+            names = ", ".join(f"{b} ({p or f'evaluate.data.{b} not set'})" for b, p in sorted(missing, key=str))
+            raise SystemExit(f"selfalign: config error: evaluate.require_data: benchmark data missing: {names}; "
+                             f"fetch it with {FETCH_HINT}")
 
     def exp(self, experiment: str) -> dict:
         return self.experiments[experiment]
@@ -125,18 +138,47 @@ class Workflow:
             self._specs[key] = get_spec(cfg)
         return self._specs[key]
 
+    def plan(self, experiment: str, stage: str):
+        """The plan of a job of ``experiment`` (selfalign/plan/jobs.py): ``stage`` is a rule's
+        name for it (seeds, generate, train, evaluate). A training that does not fit the cluster
+        (config ``cluster:``) stops the workflow here, with the plan's reason."""
+        key = (experiment, stage)
+        if key not in self._plans:
+            from .plan import job_plan
+            cfg = self.exp(experiment)
+            if stage in ("seeds", "generate"):      # the rules' names for the data stages
+                cfg = C.data_config(cfg)
+            try:
+                p = job_plan(cfg, self._spec(cfg), stage if stage in ("seeds", "train", "evaluate") else "generate")
+            except C.ConfigError as e:
+                raise SystemExit(f"selfalign: config error: {e}") from None
+            if not p.fits and stage == "train":
+                raise SystemExit(f"selfalign: config error: the training of {p.model} does not fit: {p.reason} "
+                                 f"(python -m selfalign plan shows every job)")
+            self._plans[key] = p
+        return self._plans[key]
+
     def gpus(self, experiment: str, stage: str) -> int:
         """GPUs a job needs, for cluster executors: vLLM generation takes the model's tensor-parallel
-        GPUs; training takes train.gpus or those, unless it is LoRA on a GGUF model (the CPU
-        default; train.launch.train_gpus)."""
-        cfg = self.exp(experiment)
-        if stage in ("seeds", "generate"):          # the rules' names for the data stages
-            cfg = C.data_config(cfg)
-        spec = self._spec(cfg)
-        if stage == "train":
-            from .train.launch import train_gpus
-            return train_gpus(cfg, spec)
-        return spec.gpus if spec.backend == "vllm" else 0
+        GPUs; training the plan's processes (none for LoRA on a GGUF model, the CPU default)."""
+        return self.plan(experiment, stage).gpus
+
+    def resources(self, stage: str, experiment: str | None = None, gather: str | None = None) -> dict:
+        """A model-loading rule's Snakemake resources, from the plan of its job (``experiment``:
+        fixed, else the job's {experiment}): mem_mb, runtime and cpus_per_task as planned, its GPUs,
+        and for SLURM (snakemake-executor-plugin-slurm 2.6.1) one task on one node that sees all of
+        them: without tasks_per_gpu=0 the plugin asks --ntasks-per-gpu=1, so a gpu=4 job would run 4
+        copies that see one GPU each (its issue 459); nodes=1 keeps them on one node. ``gather``:
+        the rule's data stage, whose job only joins shards when it is sharded (no GPU, little memory)."""
+        def plan(wc):
+            return self.plan(experiment or wc.experiment, stage)
+
+        def joins(wc):
+            return gather is not None and self.shards(wc.experiment, gather) > 1
+        return {"mem_mb": lambda wc: 2000 if joins(wc) else plan(wc).mem_mb, "runtime": lambda wc: plan(wc).runtime_min,
+                "gpu": lambda wc: 0 if joins(wc) else plan(wc).gpus,
+                "cpus_per_task": lambda wc, threads: threads if joins(wc) else (plan(wc).cpus or threads),
+                "tasks_per_gpu": 0, "nodes": 1}
 
     def threads(self, experiment: str, stage: str, cores: int) -> int:
         """Cores a job can use: llama.cpp generation, training and the sandbox's workers take all
@@ -162,14 +204,11 @@ class Workflow:
         return [str(f) for f in files if f.name not in ("reaper.py", "cgroups.py", "cli.py")]
 
     def train_launch(self, experiment: str, python: str) -> str:
-        """The words that start `selfalign` for the experiment's training job (train.launch.plan)."""
-        from .train.launch import plan
+        """The words that start `selfalign train` for the experiment's training job, as planned
+        (train.launch.TrainLaunch: processes, strategy, activation checkpointing)."""
+        from .train.launch import TrainLaunch
 
-        cfg = self.exp(experiment)
-        try:
-            return plan(cfg, self._spec(cfg)).command(python)
-        except C.ConfigError as e:
-            raise SystemExit(f"selfalign: config error: {e}") from None
+        return TrainLaunch.of(self.plan(experiment, "train")).train_command(python)
 
     def model_gpus(self, model: str) -> int:
         """GPUs of a model row's generation backend (vLLM's tensor-parallel size; 0 off vLLM)."""

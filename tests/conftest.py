@@ -55,7 +55,8 @@ def pytest_timeout_cancel_timer(item):
 # only slow each other down.
 MODEL_BOUND = {"workflow/test_e2e.py", "workflow/test_replication.py", "workflow/test_resume.py",
                "workflow/test_shards.py", "integration/test_export.py", "integration/test_export_tiny.py",
-               "integration/test_backends.py", "integration/test_train_distributed.py"}
+               "integration/test_backends.py", "integration/test_train_distributed.py",
+               "integration/test_plan_measured.py"}
 
 
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the groups into the node ids

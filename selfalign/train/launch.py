@@ -3,8 +3,9 @@ with one process per GPU otherwise (the official recipe: `accelerate launch -m s
 README.md:288 of bigcode-project/selfcodealign).
 
 The entry point is the same either way; the Trainer reads the launcher's RANK/WORLD_SIZE. The
-accelerate configs live in config/accelerate/: one GPU, DDP, FSDP full-shard (models >= 15B), and
-FSDP with CPU offload.
+accelerate configs live in config/accelerate/: one GPU, DDP, FSDP full-shard, and FSDP with CPU
+offload. How many processes, which strategy and whether activations are checkpointed is the plan's
+choice (selfalign/plan/jobs.py ``train_plan``), the same plan the rule's resources come from.
 """
 from __future__ import annotations
 
@@ -15,16 +16,6 @@ from pathlib import Path
 from ..config import REPO_ROOT, ConfigError
 
 ACCELERATE_DIR = REPO_ROOT / "config" / "accelerate"
-FSDP_MIN_SIZE_B = 15.0     # full weights + gradients + optimizer state stop fitting one 80 GB GPU
-
-
-def train_gpus(cfg: dict, spec) -> int:
-    """GPUs (= processes) of a training job: none for LoRA on a GGUF model (the CPU default),
-    else train.gpus or the sheet's gpus column, at least 1."""
-    t = cfg["train"]
-    if spec.is_gguf and t["method"] == "lora":
-        return 0
-    return t["gpus"] or max(1, spec.gpus)
 
 
 @dataclass(frozen=True)
@@ -32,6 +23,12 @@ class TrainLaunch:
     processes: int          # one per GPU; 0 = a plain process (CPU)
     strategy: str           # cpu | single | ddp | fsdp
     offload: bool = False
+    checkpointing: bool = False
+
+    @classmethod
+    def of(cls, job) -> "TrainLaunch":
+        """The launch of a planned training job (a :class:`selfalign.plan.JobPlan`)."""
+        return cls(job.gpus, job.strategy if job.gpus else "cpu", job.offload, job.checkpointing)
 
     @property
     def accelerate_config(self) -> Path | None:
@@ -46,20 +43,22 @@ class TrainLaunch:
         return (f"{python} -m accelerate.commands.launch --config_file {shlex.quote(str(self.accelerate_config))} "
                 f"--num_processes {self.processes} -m selfalign")
 
+    def train_command(self, python: str) -> str:
+        """`selfalign train` as planned (its --config, --sft, --out follow)."""
+        return self.command(python) + " train" + (" --activation-checkpointing" if self.checkpointing else "")
+
+
+def train_gpus(cfg: dict, spec) -> int:
+    """GPUs (= processes) of a training job, as planned: none for LoRA on a GGUF model (the CPU
+    default), else the first count from train.gpus or the sheet's gpus column that fits."""
+    return plan(cfg, spec).processes
+
 
 def plan(cfg: dict, spec) -> TrainLaunch:
-    t = cfg["train"]
-    n = train_gpus(cfg, spec)
-    if n == 0:
-        if t["cpu_offload"]:
-            raise ConfigError("train.cpu_offload is for FSDP on GPUs; this model trains on the CPU path")
-        return TrainLaunch(0, "cpu")
-    strategy = t["distributed"]
-    if strategy == "auto":
-        strategy = "fsdp" if spec.size_b >= FSDP_MIN_SIZE_B and n > 1 else "ddp"
-    if t["cpu_offload"] and strategy != "fsdp":
-        raise ConfigError(f"train.cpu_offload needs FSDP: set train.distributed: fsdp ({spec.name} is {spec.size_b}B "
-                          f"on {n} GPU(s); auto picks FSDP from {FSDP_MIN_SIZE_B:g}B on 2 or more)")
-    if strategy == "ddp" and n == 1:
-        strategy = "single"
-    return TrainLaunch(n, strategy, offload=t["cpu_offload"])
+    """The launch of ``cfg``'s training; a training that cannot fit the cluster is a ConfigError."""
+    from ..plan import train_plan
+
+    job = train_plan(cfg, spec)
+    if not job.fits:
+        raise ConfigError(f"the training of {spec.name} does not fit: {job.reason}")
+    return TrainLaunch.of(job)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import shutil
 import time
 from pathlib import Path
 
@@ -32,13 +33,29 @@ def grad_accumulation(effective: int, per_device: int, world: int) -> int:
     return effective // step
 
 
+def launch_info(world: int) -> dict:
+    """What the launch gave this run: processes and the GPUs they could see (CUDA_VISIBLE_DEVICES,
+    as SLURM or the user set it)."""
+    return {"world_size": world, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
+def ran_checkpointed(trainer) -> bool:
+    """Whether the model ran with activation checkpointing (the Trainer turns it on from
+    gradient_checkpointing): what happened, not the flag. transformers 5.23 renamed the property."""
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    on = getattr(model, "is_activation_checkpointing", None)      # (a PEFT model forwards it to its base)
+    return bool(on if on is not None else getattr(model, "is_gradient_checkpointing", False))
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | Path | None = None) -> dict:
+def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | Path | None = None,
+          activation_checkpointing: bool = False) -> dict:
     """Train on ``sft_path`` into ``out_dir``. Every process of a launch calls this; rank 0 returns
-    the manifest it wrote, the others ``{"rank": r}``."""
+    the manifest it wrote, the others ``{"rank": r}``. ``activation_checkpointing``: the plan's
+    choice (the train rule passes it), recomputing each layer's activations in the backward pass."""
     import torch
     import transformers
     from transformers import Trainer, TrainerCallback, TrainingArguments
@@ -50,6 +67,9 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
     t = cfg["train"]
     rank, world = dist_env()
     main = rank == 0
+    # every process says so: the log shows how many the launch started and which GPUs they saw
+    log.info("training process %d of %d started (CUDA_VISIBLE_DEVICES=%s)", rank, world,
+             os.environ.get("CUDA_VISIBLE_DEVICES"))
     out_dir = Path(out_dir)
     work_dir = Path(work_dir) if work_dir else out_dir.parent / ".work" / out_dir.name
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +83,7 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
     if not examples and t["min_examples"] == 0:
         # a small model may verify no pair at all: the run goes on and says so (tables show it)
         reason = f"{sft_path} holds 0 SFT examples (no response passed its own tests and the filters)"
-        manifest = {"skipped": reason, "examples": 0, "sft_sha256": sha256_file(sft_path)}
+        manifest = {"skipped": reason, "examples": 0, "sft_sha256": sha256_file(sft_path), **launch_info(world)}
         if main:
             out_dir.mkdir(parents=True, exist_ok=True)
             write_json_atomic(out_dir / "train_manifest.json", manifest)
@@ -125,6 +145,8 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
         max_steps=t["max_steps"], warmup_steps=t["warmup_ratio"], lr_scheduler_type=t["scheduler"],
         optim="adafactor" if t["optimizer"] == "adafactor" else "adamw_torch", bf16=use_bf16,
         max_grad_norm=t["max_grad_norm"], ddp_find_unused_parameters=False,
+        gradient_checkpointing=activation_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if activation_checkpointing else None,
         save_steps=t["save_steps"], save_total_limit=2, logging_steps=1, report_to="none", seed=cfg["seed"],
         data_seed=cfg["seed"], remove_unused_columns=False, dataloader_num_workers=0, use_cpu=not gpu,
         log_level="info", log_level_replica="warning", disable_tqdm=not main)
@@ -152,8 +174,14 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
     n_tokens = sum(len(r.input_ids) for r in rows)
 
     export_info = export(cfg, spec, weights, model, tok, out_dir, trainer)   # every rank: FSDP gathers
+    trainer.accelerator.wait_for_everyone()
     if not main:
         return {"rank": rank}
+    checkpoints = work_dir / "checkpoints"
+    if not t["keep_checkpoints"] and checkpoints.exists():
+        # each holds the weights and the optimizer state (FSDP: 8 bytes a parameter); the final
+        # model is saved, so they are only a resume point for a run that has ended
+        shutil.rmtree(checkpoints)
     manifest = {
         "model": spec.name, "method": t["method"], "base_weights": str(weights), "examples": len(examples),
         "used": len(rows), "dropped_overlong": dropped, "truncated": truncated, "data_sha256": sha256_file(sft_path),
@@ -165,6 +193,10 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
         "resumed_from": last, "load_s": round(load_s, 1), "train_s": round(train_s, 1),
         "s_per_step": round(train_s / max(1, trainer.state.global_step), 3),
         "tokens_per_epoch": n_tokens, "peak_rss_mb": round(peak_rss_mb(), 1), "device": "cuda" if gpu else "cpu",
+        "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if gpu else None,
+        "peak_gpu_reserved_mb": round(torch.cuda.max_memory_reserved() / 2**20, 1) if gpu else None,
+        "activation_checkpointing": ran_checkpointed(trainer), **launch_info(world),
+        "checkpoints": str(checkpoints) if checkpoints.exists() else "deleted after the final save",
         "precision": "bf16" if use_bf16 else "fp32", "final_loss": result.training_loss,
         "loss_curve": [h for h in trainer.state.log_history if "loss" in h],
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},

@@ -112,3 +112,31 @@ def test_lora_on_an_hf_model_exports_one_merged_checkpoint(setup, monkeypatch):
     from transformers import AutoModelForCausalLM
     merged = AutoModelForCausalLM.from_pretrained(setup / "lora" / "hf")
     assert not any("lora" in n for n, _ in merged.named_parameters())
+
+
+def test_checkpoints_go_after_the_final_save_unless_kept_and_checkpointing_is_the_plans(setup, monkeypatch):
+    """Checkpoints (train.save_steps) are a resume point while training runs; once the final model
+    is saved they are deleted (train.keep_checkpoints: false) or kept. --activation-checkpointing,
+    the plan's choice, turns on the Trainer's gradient checkpointing for the whole run."""
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(var, raising=False)
+    cfg = json.loads((setup / "cfg.json").read_text())
+    cfg["train"].update(save_steps=1, max_steps=2)
+    for keep in (False, True):
+        cfg["train"]["keep_checkpoints"] = keep
+        name = f"ckpt-{keep}"
+        (setup / f"{name}.json").write_text(json.dumps(cfg))
+        env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+        p = subprocess.run([sys.executable, "-m", "selfalign", "train", "--config", str(setup / f"{name}.json"),
+                            "--sft", str(setup / "sft.jsonl"), "--out", str(setup / name), "--threads", "1"]
+                           + ([] if keep else ["--activation-checkpointing"]), capture_output=True, text=True,
+                           cwd=REPO_ROOT, env=env, timeout=600)
+        assert p.returncode == 0, p.stderr[-3000:]
+        m = json.loads((setup / name / "train_manifest.json").read_text())
+        ckpts = setup / ".work" / name / "checkpoints"
+        assert m["steps"] == 2 and m["activation_checkpointing"] is (not keep) and m["world_size"] == 1
+        if keep:
+            assert sorted(c.name for c in ckpts.iterdir()) == ["checkpoint-1", "checkpoint-2"] and m["checkpoints"] == str(ckpts)
+        else:
+            assert not ckpts.exists() and m["checkpoints"] == "deleted after the final save"
+        assert (setup / name / "hf" / "config.json").exists()

@@ -62,8 +62,19 @@ def test_a_dry_run_writes_no_config_file(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_paper_config_dry_run_has_every_ablation(tmp_path):
+def test_paper_config_without_its_benchmark_data_is_refused_before_any_job(tmp_path):
+    """evaluate.require_data (config/paper.yaml): no job starts without every benchmark's data."""
     out = dry("--configfile", "config/paper.yaml", "--config", f"results_dir={tmp_path}/results")
+    assert out.returncode != 0
+    err = out.stderr + out.stdout
+    assert "evaluate.require_data: benchmark data missing: " in err and "python -m selfalign data fetch" in err
+    assert "humaneval_plus (data/HumanEvalPlus-v0.1.10.jsonl.gz)" in err and "Job stats" not in err
+
+
+def test_paper_config_dry_run_has_every_ablation(tmp_path):
+    nodata = tmp_path / "nodata.yaml"          # the DAG's shape, without fetching the releases
+    nodata.write_text("evaluate: {require_data: false}\n")
+    out = dry("--configfile", "config/paper.yaml", str(nodata), "--config", f"results_dir={tmp_path}/results")
     assert out.returncode == 0, out.stderr[-2000:]
     j = jobs(out.stdout)
     # main + 6 ablations of its own (2 selection, S->I, random snippets, 2 sample counts) + 5 teachers

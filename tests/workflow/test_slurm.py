@@ -11,11 +11,13 @@ in our namespace that path is our file, on the host nothing changes (asserted by
 Only job ids of this private controller are ever cancelled.
 """
 import hashlib
+import json
 import os
 import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -59,13 +61,23 @@ PlugStackConfig={d}/etc/plugstack.conf
 MpiDefault=none
 ReturnToService=2
 MinJobAge=300
+# The node's CPUs, memory and GPUs as configured, not as probed: the plan asks a GPU job for 8 CPUs
+# a GPU and tens of GB, more than this machine has (nothing here enforces them: task/none).
+SlurmdParameters=config_overrides
 # A GPU node that never comes up: a GPU job to it is accepted and pends, and shows its request.
 # (Listed first: while "localhost" is the only node, slurm resolves any node name to it.)
-NodeName=gpu0 NodeAddr=127.0.0.2 Port={gpu_port} CPUs={cpus} RealMemory=16000 Gres=gpu:1 State=DOWN Reason=no-gpu-on-this-machine
-NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=16000 State=UNKNOWN
+NodeName=gpu0 NodeAddr=127.0.0.2 Port={gpu_port} CPUs=32 RealMemory=64000 Gres=gpu:1 State=DOWN Reason=no-gpu-on-this-machine
+# localhost has 4 fake GPUs: files the test creates, listed in gres.conf (GRES_CONF below)
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=32 RealMemory=64000 Gres=gpu:4 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=gpu0 MaxTime=INFINITE State=UP
 """
+
+
+# gres/gpu needs a character device per GPU: the test makes four in its temp dir with NVIDIA's
+# numbers (major 195, as /dev/nvidia0-3), which nothing opens (cgroup device constraints are off);
+# /dev is untouched. Slurm sets each job step's CUDA_VISIBLE_DEVICES from them.
+GRES_CONF = "NodeName=localhost Name=gpu File={d}/dev/nvidia[0-3]\n"
 
 
 def _tree(path: str):
@@ -154,6 +166,10 @@ class PrivateSlurm:
         self.conf.write_text(CONF.format(d=d, cluster=self.cluster, ctld_port=ctld, slurmd_port=slurmd, gpu_port=gpu,
                                          cpus=os.cpu_count() or 2))
         (d / "etc" / "plugstack.conf").write_text("")
+        (d / "etc" / "gres.conf").write_text(GRES_CONF.format(d=d))
+        (d / "dev").mkdir()
+        for k in range(4):
+            os.mknod(d / "dev" / f"nvidia{k}", 0o600 | stat.S_IFCHR, os.makedev(195, k))
         # the namespace: a holder process whose mount namespace has our etc/ over /etc/slurm
         self.holder = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
@@ -289,7 +305,9 @@ def test_gpu_rule_job_requests_its_gpu(slurm, tmp_path):
         show = slurm.run(["scontrol", "show", "job", job]).stdout
         assert re.search(r"TresPerJob=\S*gpu:1\b", show), show
         assert "Partition=gpu " in show and "JobState=PENDING" in show, show
-        assert "MinMemoryNode=4000M" in show and "TimeLimit=12:00:00" in show, show   # mem_mb, profile's runtime
+        # mem_mb and runtime from the plan (selfalign/plan: vLLM on 1 GPU; cluster.runtime_min.generate)
+        assert _min_memory_mb(show) == _plan(model, 'seeds').mem_mb and "TimeLimit=12:00:00" in show, show
+        assert "NumTasks=1 " in show and "NumNodes=1" in show, show
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)        # (via timeout) snakemake cancels the jobs it submitted
@@ -300,6 +318,58 @@ def test_gpu_rule_job_requests_its_gpu(slurm, tmp_path):
                 proc.wait()
         if slurm.job_ids:
             slurm.run(["scancel", *sorted(slurm.job_ids)])
+
+
+def _min_memory_mb(show: str) -> int:
+    """scontrol's MinMemoryNode (12800M, or 12.50G) in MB."""
+    num, unit = re.search(r"MinMemoryNode=([\d.]+)([MGT])", show).groups()
+    return round(float(num) * {"M": 1, "G": 1024, "T": 1024 ** 2}[unit])
+
+
+def _plan(model: str, stage: str, extra: dict | None = None):
+    """The plan of a job as the Snakefile makes it (config/config.yaml, then the test's config)."""
+    from selfalign.config import deep_merge, read_yaml
+    from selfalign.workflow import Workflow
+    cfg = deep_merge(read_yaml(REPO_ROOT / "config" / "config.yaml"), {"experiment": "x", "model": model, **(extra or {})})
+    return Workflow(cfg).plan("x", stage)
+
+
+def test_a_4_gpu_training_job_is_one_task_that_sees_4_gpus_and_starts_4_processes(slurm, tmp_path):
+    """The train rule of a run planned on 4 GPUs, through profiles/slurm to localhost's 4 fake
+    GPUs: SLURM allocates one task on one node with the 4 GPUs (the rules' tasks_per_gpu=0,
+    nodes=1; the plugin's default --ntasks-per-gpu=1 would make it 4 tasks), the job's one step
+    sees CUDA_VISIBLE_DEVICES=0,1,2,3, and its `accelerate launch` starts the 4 planned training
+    processes (each logs its rank; with no SFT pair they stop there, train.min_examples: 0)."""
+    exp, model = "gpu4", "gemma3-270m"
+    extra = {"train": {"method": "full", "gpus": 4, "min_examples": 0, "batch_size": 1, "effective_batch_size": 8},
+             "cluster": {"gpus_per_node": 4}}
+    cfg = tmp_path / "gpu4.yaml"
+    cfg.write_text(f"experiment: {exp}\nmodel: {model}\n"
+                   "train: {method: full, gpus: 4, min_examples: 0, batch_size: 1, effective_batch_size: 8}\n"
+                   "cluster: {gpus_per_node: 4}\n")
+    plan = _plan(model, "train", extra)
+    assert (plan.gpus, plan.strategy) == (4, "ddp")
+    (tmp_path / "results" / "_models").mkdir(parents=True)
+    (tmp_path / "results" / "_models" / f"{model}.json").write_text("{}")
+    (tmp_path / "results" / exp / model).mkdir(parents=True)
+    (tmp_path / "results" / exp / model / "sft.jsonl").write_text("")
+    out = subprocess.run(_snakemake(slurm, tmp_path, cfg, "--allowed-rules", "train", "stage_config",
+                                    "--rerun-triggers", "mtime", "--", f"results/{exp}/{model}/sft_model"),
+                         env=slurm.env, capture_output=True, text=True)
+    assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
+    m = json.loads((tmp_path / "results" / exp / model / "sft_model" / "train_manifest.json").read_text())
+    assert (m["world_size"], m["cuda_visible_devices"]) == (4, "0,1,2,3"), m
+    started = re.findall(r"training process (\d) of (\d) started \(CUDA_VISIBLE_DEVICES=([\d,]+)\)",
+                         (tmp_path / "logs" / exp / model / "train.log").read_text())
+    assert sorted(started) == [(str(k), "4", "0,1,2,3") for k in range(4)], started
+    logs = list((tmp_path / ".snakemake" / "slurm_logs" / "rule_train").rglob("*.log"))
+    assert len(logs) == 1, logs
+    job = logs[0].stem
+    slurm.job_ids.add(job)
+    show = slurm.run(["scontrol", "show", "job", job]).stdout
+    assert "JobState=COMPLETED" in show and "NumNodes=1 " in show and "NumTasks=1 " in show, show
+    assert re.search(r"TresPerJob=\S*gpu:4\b", show) and _min_memory_mb(show) == plan.mem_mb, show
+    assert f"CPUs/Task={plan.cpus} " in show, show
 
 
 def test_skip_reasons_say_what_is_needed(monkeypatch):
