@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from . import codeblocks as C
+
 CATEGORIES = {"function": "function implementation", "class": "class implementation", "program": "program implementation"}
 DIFFICULTIES = ("easy", "medium", "hard")
 LANGUAGE = "Python"
@@ -49,9 +51,6 @@ STOP_SC = [EXAMPLE]
 STOP_CI = [EXAMPLE]
 STOP_SI = [EXAMPLE]
 STOP_IR = [EXAMPLE, f"</{T_TESTS}>"]
-
-_FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)```", re.S)
-
 
 @dataclass(frozen=True)
 class FewShot:
@@ -174,38 +173,46 @@ def parse_instruction(text: str, min_chars: int = 20, max_chars: int = 4000) -> 
     return instr
 
 
-def code_blocks(text: str) -> list[str]:
-    return [b.strip("\n") for b in _FENCE.findall(text)]
+def code_blocks(text: str, tag: str | None = None) -> list[str]:
+    """Every closed code block, paired whatever its tag (the official parser, selfalign/codeblocks.py)."""
+    return C.code_blocks(text, tag)
 
 
-# sanitize_data.py:92 splits at exactly "</response>\n\n<tests>"; we let any whitespace stand between the tags.
-_RESPONSE_TESTS = re.compile(rf"</{T_RESP}>\s*<{T_TESTS}>")
+# sanitize_data.py:92: the response and its tests are split at exactly this text, once.
+RESPONSE_TESTS = f"</{T_RESP}>\n\n<{T_TESTS}>"
 
 
 def parse_response(text: str) -> tuple[str, str, str, str]:
-    """(response text, tests text, solution code, test code) from an I->R completion, the checks of
-    sanitize_data.py:125-162: one response/tests split, a code block on each side, and tests that
-    assert something and are not definitions only."""
-    parts = _RESPONSE_TESTS.split(text)
+    """(response text, tests text, solution code, test code) from an I->R completion.
+
+    The format check of sanitize_data.py:125-162: exactly one ``</response>\n\n<tests>``, at least
+    one ```` ```python ```` block on each side, "assert" somewhere in the tests, and tests that are
+    not definitions only. The code is what execution_filter.py:134-152 runs: *every* block of the
+    completion, whatever its tag, each made runnable (selfalign/codeblocks.py); the blocks that
+    start before the tests section are the solution, the others the tests (the pairing is the whole
+    completion's, as the official runs it in one piece)."""
+    text = text.split(f"</{T_TESTS}>", 1)[0]   # a backend that overshot its stop string
+    parts = text.split(RESPONSE_TESTS)
     if len(parts) == 1:
         raise ParseError("no tests section")
     if len(parts) > 2:
         raise ParseError("several tests sections")
-    response = parts[0].strip()
-    tests = parts[1].split(f"</{T_TESTS}>", 1)[0].strip()   # a backend that overshot its stop
-    code = code_blocks(response)
-    if not code:
-        raise ParseError("response has no code block")
-    test_code = code_blocks(tests)
-    if not test_code:
-        raise ParseError("tests have no code block")
-    test_src = "\n\n".join(test_code)
-    if not re.search(r"\bassert\b", test_src):
+    response, tests = parts[0].strip(), parts[1].strip()
+    if not C.code_blocks(response, "python"):
+        raise ParseError("response has no python block")
+    test_py = C.code_blocks(tests, "python")
+    if not test_py:
+        raise ParseError("tests have no python block")
+    if "assert" not in tests:
         raise ParseError("tests have no assert")
-    statements = [ln for ln in test_src.splitlines() if ln[:1].isalpha()]
+    statements = [ln for ln in "\n".join(test_py).splitlines() if ln[:1].isalpha()]
     if all(ln.startswith(("def", "class", "import", "from")) for ln in statements):
         raise ParseError("tests only define")
-    return response, tests, "\n\n".join(code), test_src
+    blocks = C.find_blocks(text)
+    tests_at = len(parts[0]) + len(RESPONSE_TESTS)
+    code = C.runnable_code(text, [b for b in blocks if b.start < tests_at])
+    test_code = C.runnable_code(text, [b for b in blocks if b.start >= tests_at])
+    return response, tests, code, test_code
 
 
 # ------------------------------------------------------------------------------------ loop guard
@@ -251,31 +258,7 @@ def close_open_fence(text: str) -> str:
     return text.rstrip() + "\n```" if text.count("```") % 2 else text
 
 
-# ------------------------------------------------------------------------ execution preprocessing
-_MAIN_GUARD = re.compile(r"""^if\s+__name__\s*==\s*(['"])__main__\1\s*:""")
-
-
-def strip_main_input(code: str) -> str:
-    """Drop ``if __name__ == "__main__":`` blocks from code that mentions ``input`` (it would block
-    waiting for stdin): execution_filter.py:134-152 does this per code block before running it.
-    We remove the guarded block itself (its indented body), not the rest of the text after it, as
-    the blocks of a response are joined here."""
-    if "input" not in code:
-        return code
-    out: list[str] = []
-    skipping = False
-    for line in code.splitlines(keepends=True):
-        if skipping:
-            if not line.strip() or line[:1] in (" ", "\t"):
-                continue
-            skipping = False
-        if _MAIN_GUARD.match(line):
-            skipping = True
-            continue
-        out.append(line)
-    return "".join(out)
-
-
+# ------------------------------------------------------------------------ execution
 def program(code: str, test_code: str) -> str:
     """The program the sandbox runs: the solution, then its tests."""
     return f"{code.rstrip()}\n\n\n{test_code.rstrip()}\n"

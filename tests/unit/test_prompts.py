@@ -94,17 +94,51 @@ def test_parse_response_good():
 
 
 @pytest.mark.parametrize("text,why", [
-    ("no code at all\n</response>\n\n<tests>\n```python\nassert 1\n```", "no code block"),
+    ("no code at all\n</response>\n\n<tests>\n```python\nassert 1\n```", "response has no python block"),
     ("```python\ndef f(): pass\n```", "no tests section"),
-    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\nassert f()", "tests have no code block"),
-    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\nprint(f())\n```", "no assert"),
-    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\nassert f(", "tests have no code block"),
-    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\ndef test():\n    assert f()\n```", "only define"),
-    (GOOD + "</response>\n<tests>\n```python\nassert 2\n```", "several tests sections"),
+    # sanitize_data.py:92: exactly "</response>\n\n<tests>"
+    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\nassert f()\n```", "no tests section"),
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\nassert f()", "tests have no python block"),
+    # at least one ```python block on each side (sanitize_data.py:143-146): ```py or untagged is not one
+    ("```py\ndef f(): pass\n```\n</response>\n\n<tests>\n```python\nassert f()\n```", "response has no python block"),
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\n```\nassert f()\n```", "tests have no python block"),
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\n```python\nprint(f())\n```", "no assert"),
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\n```python\nassert f(", "tests have no python block"),
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\n```python\ndef test():\n    assert f()\n```", "only define"),
+    (GOOD + "</response>\n\n<tests>\n```python\nassert 2\n```", "several tests sections"),
 ])
 def test_parse_response_malformed(text, why):
     with pytest.raises(P.ParseError, match=why):
         P.parse_response(text)
+
+
+def test_a_bash_block_before_the_python_block_pairs_as_the_official():
+    """Issue 25's example: every fence is paired whatever its tag (utils.py:150-192), so the bash
+    block cannot shift the pairing of the python one."""
+    text = "First:\n```bash\npip install x\n```\nThen:\n```python\ndef f(x): ...```"
+    assert P.code_blocks(text) == ["pip install x", "def f(x): ..."]
+    assert P.code_blocks(text, "python") == ["def f(x): ..."]
+    assert P.code_blocks("```Python\nx = 1\n```\n```\ny\n```", "python") == ["x = 1"]
+    assert P.code_blocks("```python\nopen\n") == []                     # unclosed: no block
+
+
+def test_every_block_of_the_completion_runs_as_the_official():
+    """execution_filter.py:134-152 runs every block (any tag) of the response and of the tests;
+    the format check still needs a python block on each side."""
+    text = ("Install it:\n```bash\npip install x\n```\nThen:\n```python\ndef f(x):\n    return x\n```\n"
+            "</response>\n\n<tests>\n```python\nassert f(1) == 1\n```\nOutput:\n```\nok\n```\n")
+    _, _, code, tcode = P.parse_response(text)
+    assert code == "pip install x\n\ndef f(x):\n    return x"       # bash runs too, and fails (as the official)
+    assert tcode == "assert f(1) == 1\n\nok"
+
+
+def test_a_block_across_the_split_belongs_to_the_solution():
+    """The pairing is the whole completion's: an unclosed fence in the response swallows the split,
+    and the program that runs holds "</response>" (a syntax error, as in the official's one script)."""
+    text = ("```python\ndef f():\n    return 1\n```\n```\nnote\n</response>\n\n<tests>\n"
+            "```python\nassert f() == 1\n```\n")
+    _, _, code, tcode = P.parse_response(text)
+    assert "</response>" in code and tcode == ""
 
 
 def test_parse_response_ignores_text_past_a_missed_stop():
@@ -133,10 +167,14 @@ def test_close_open_fence():
     assert P.close_open_fence("```python\nx\n```\n") == "```python\nx\n```\n"
 
 
-def test_strip_main_input_removes_only_the_blocking_main_block():
+def test_runnable_block_cuts_a_main_that_reads_input_as_the_official():
+    """execution_filter.py:135-149: only in a block mentioning input, cut at the first main guard
+    (this exact spelling) to the end of the block; every block stripped."""
+    from selfalign.codeblocks import runnable_block
     code = ("def add(a, b):\n    return a + b\n\nif __name__ == '__main__':\n    x = int(input())\n"
             "\n    print(add(x, 1))\n\nVALUE = add(1, 2)\n")
-    out = P.strip_main_input(code)
-    assert "__main__" not in out and "input" not in out and "VALUE = add(1, 2)" in out and "def add" in out
-    keep = 'def f():\n    return 1\n\nif __name__ == "__main__":\n    print(f())\n'
-    assert P.strip_main_input(keep) == keep     # no input(): it cannot block, it stays (official)
+    assert runnable_block(code) == "def add(a, b):\n    return a + b"   # the rest of the block goes too
+    keep = '\ndef f():\n    return 1\n\nif __name__ == "__main__":\n    print(f())\n'
+    assert runnable_block(keep) == keep.strip()     # no input(): it cannot block, it stays
+    odd = "x = input\nif __name__=='__main__':\n    pass\n"
+    assert runnable_block(odd) == odd.strip()       # another spelling is not cut (as the official)
