@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 from . import codeblocks as C
+from .fewshot import CATEGORIES, DIFFICULTIES, FewShot, FewShotSet, load_fewshot  # noqa: F401 (re-exported)
 
-CATEGORIES = {"function": "function implementation", "class": "class implementation", "program": "program implementation"}
-DIFFICULTIES = ("easy", "medium", "hard")
 LANGUAGE = "Python"
 
 # System lines: our own wording of the four official ones (prompts/self-ossinstruct-fewshot.txt:1-19).
@@ -52,36 +47,6 @@ STOP_CI = [EXAMPLE]
 STOP_SI = [EXAMPLE]
 STOP_IR = [EXAMPLE, f"</{T_TESTS}>"]
 
-@dataclass(frozen=True)
-class FewShot:
-    id: str
-    category: str
-    difficulty: str
-    seed: str
-    concepts: list[str]
-    instruction: str
-    response: str
-    tests: str
-
-
-def load_fewshot(path: str | Path | None = None) -> list[FewShot]:
-    path = Path(path) if path else Path(__file__).parent / "data" / "fewshot.yaml"
-    with open(path) as f:
-        rows = yaml.safe_load(f)
-    out = []
-    for i, r in enumerate(rows):
-        try:
-            ex = FewShot(id=r["id"], category=r["category"], difficulty=r["difficulty"], seed=r["seed"].rstrip(),
-                         concepts=list(r["concepts"]), instruction=r["instruction"].strip(),
-                         response=r["response"].strip(), tests=r["tests"].strip())
-        except (KeyError, AttributeError, TypeError) as e:
-            raise ValueError(f"{path}: example {i + 1}: missing or bad field {e}") from None
-        if ex.category not in CATEGORIES or ex.difficulty not in DIFFICULTIES:
-            raise ValueError(f"{path}: example {ex.id}: bad category/difficulty")
-        out.append(ex)
-    return out
-
-
 def item_rng(run_seed: int, stage: str, index: int) -> random.Random:
     """Per-item RNG: the run seed and the item's index decide every draw, so re-runs and shards agree."""
     return random.Random(f"{run_seed}:{stage}:{index}")
@@ -101,9 +66,9 @@ def draw_properties(rng: random.Random, category_weights: dict, difficulty_weigh
     return cat, diff
 
 
-def properties(category: str, difficulty: str, concepts: list[str]) -> str:
+def properties(category: str, difficulty: str, concepts: list[str], language: str = LANGUAGE) -> str:
     """The C->I property block (self_ossinstruct.py:147-152): four "key: value" lines."""
-    return "\n".join([f"category: {CATEGORIES[category]}", f"language: {LANGUAGE}", f"difficulty: {difficulty}",
+    return "\n".join([f"category: {CATEGORIES[category]}", f"language: {language}", f"difficulty: {difficulty}",
                       f"concepts: {', '.join(concepts)}"])
 
 
@@ -119,28 +84,30 @@ def _document(system: str, shots: list[str], prefix: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- prompts
-def prompt_sc(seed_code: str, shots: list[FewShot]) -> str:
-    pre = lambda code: f"{H_SNIPPET}\n{code.rstrip()}\n\n{H_CONCEPTS}\n"
-    return _document(SYSTEM_SC, [pre(ex.seed) + ", ".join(ex.concepts) for ex in shots], pre(seed_code))
+# ``system``: the few-shot set's own system line (the official file carries its four); None: ours.
+def prompt_sc(seed_code: str, shots: list[FewShot], system: str | None = None) -> str:
+    pre = lambda code: f"{H_SNIPPET}\n{code}\n\n{H_CONCEPTS}\n"
+    return _document(system or SYSTEM_SC, [pre(ex.seed) + ", ".join(ex.concepts) for ex in shots], pre(seed_code))
 
 
-def prompt_ci(concepts: list[str], category: str, difficulty: str, shots: list[FewShot]) -> str:
+def prompt_ci(concepts: list[str], category: str, difficulty: str, shots: list[FewShot], system: str | None = None) -> str:
     pre = lambda props: f"{H_PROPS}\n{props}\n\n{H_TASK}\n"
-    return _document(SYSTEM_CI, [pre(properties(ex.category, ex.difficulty, ex.concepts)) + ex.instruction
-                                 for ex in shots], pre(properties(category, difficulty, concepts)))
+    return _document(system or SYSTEM_CI, [pre(properties(ex.category, ex.difficulty, ex.concepts, ex.language))
+                                           + ex.instruction for ex in shots],
+                     pre(properties(category, difficulty, concepts)))
 
 
-def prompt_si(seed_code: str, shots: list[FewShot]) -> str:
+def prompt_si(seed_code: str, shots: list[FewShot], system: str | None = None) -> str:
     """S->I ablation: snippet -> task, no properties (self_ossinstruct.py:200-201, 231-233)."""
-    pre = lambda code: f"{H_SNIPPET}\n{code.rstrip()}\n\n{H_TASK}\n"
-    return _document(SYSTEM_SI, [pre(ex.seed) + ex.instruction for ex in shots], pre(seed_code))
+    pre = lambda code: f"{H_SNIPPET}\n{code}\n\n{H_TASK}\n"
+    return _document(system or SYSTEM_SI, [pre(ex.seed) + ex.instruction for ex in shots], pre(seed_code))
 
 
-def prompt_ir(instruction: str, shots: list[FewShot]) -> str:
+def prompt_ir(instruction: str, shots: list[FewShot], system: str | None = None) -> str:
     """<instruction>…</instruction> <response>…</response> <tests>…</tests> (self_ossinstruct.py:192-220)."""
-    pre = lambda text: f"{_tag(T_INSTR, text.strip())}\n\n<{T_RESP}>\n"
-    return _document(SYSTEM_IR, [pre(ex.instruction) + f"{ex.response}\n</{T_RESP}>\n\n{_tag(T_TESTS, ex.tests)}"
-                                 for ex in shots], pre(instruction))
+    pre = lambda text: f"{_tag(T_INSTR, text)}\n\n<{T_RESP}>\n"
+    return _document(system or SYSTEM_IR, [pre(ex.instruction) + f"{ex.response}\n</{T_RESP}>\n\n{_tag(T_TESTS, ex.tests)}"
+                                           for ex in shots], pre(instruction))
 
 
 # -------------------------------------------------------------------------------------- parsers
