@@ -83,11 +83,13 @@ class Benchmark:
     limits: str = ""                             # the time limits, in words, for tables and the README
 
 
-def instruct_prompt(p: Problem) -> str:
+def instruct_prompt(p: Problem, bos: str = "") -> str:
     """The SFT template with the task, the response opened with a Python fence (the official
-    SelfCodeAlign evaluation's ``response_prefix``: evaluation/text2code_vllm.py)."""
+    SelfCodeAlign evaluation's ``response_prefix``, "```python" with no newline:
+    evaluation/text2code_vllm.py:87-97, 176-178). ``bos``: the BOS token's text where the template
+    must bring it (selfalign/bos.py ``template_bos``)."""
     task = p.instruction or f"Write a Python function to solve the following task:\n```python\n{p.prompt.strip()}\n```"
-    return sft_prompt(task) + "```python\n"
+    return bos + sft_prompt(task) + "```python"
 
 
 def code_of_response(text: str) -> str:
