@@ -150,7 +150,18 @@ def instruction_jobs(cfg: dict, parents: list, fewshot, done: set[str]) -> list[
     return jobs
 
 
-def parse_sample(c, loop_guard: int = 0) -> tuple[dict, str, dict]:
+def llama3_format(cfg: dict) -> bool:
+    """Whether I->R uses the official Llama-3 variant: ``generate.responses.format``; auto = when the
+    generating model (the teacher, else the model) is of the sheet's family ``llama3`` (the official
+    sets LLAMA3 by hand for those runs)."""
+    fmt = cfg["generate"]["responses"]["format"]
+    if fmt == "auto":
+        from .model import get_spec
+        return get_spec(cfg, cfg.get("teacher") or cfg["model"]).family == "llama3"
+    return fmt == "llama3"
+
+
+def parse_sample(c, loop_guard: int = 0, llama3: bool = False) -> tuple[dict, str, dict]:
     """(record fields, drop reason or "", sampling notes) of one I->R completion.
 
     Truncated samples are dropped (self_ossinstruct.py:638-653 keeps only finished ones). With
@@ -167,7 +178,7 @@ def parse_sample(c, loop_guard: int = 0) -> tuple[dict, str, dict]:
             return fields, _drop_reason(c, None), extra
         text, extra = P.close_open_fence(text[:cut]), {"loop_cut": cut}
     try:
-        r, t, code, tcode = P.parse_response(text)
+        r, t, code, tcode = P.parse_response(text, llama3)
     except P.ParseError as e:
         return fields, ("loop" if extra else _drop_reason(c, e)), extra
     return dict(response=r, tests=t, code=code, test_code=tcode), "", extra
@@ -177,6 +188,7 @@ def response_jobs(cfg: dict, instructions: list[Instruction], fewshot, done: set
     g = cfg["generate"]["responses"]
     examples, system = _shots(fewshot)
     guard = g["loop_guard"]
+    llama3 = llama3_format(cfg)
     jobs = []
     for idx, ins in enumerate(instructions):
         ids = [f"{ins.id}-r{k}" for k in range(g["n"])]
@@ -186,13 +198,13 @@ def response_jobs(cfg: dict, instructions: list[Instruction], fewshot, done: set
         def make(comps, ins=ins, ids=ids, shots=shots, sampling=sampling):
             recs = []
             for rid, c in zip(ids, comps):
-                fields, reason, extra = parse_sample(c, guard)
+                fields, reason, extra = parse_sample(c, guard, llama3)
                 recs.append(Response(id=rid, instruction_id=ins.id, instruction=ins.instruction, **fields,
                                      fewshot_ids=[x.id for x in shots], sampling={**sampling, **extra},
                                      ok=not reason, drop_reason=reason, raw=c.text))
             return recs
 
-        jobs.append(Job(idx, P.prompt_ir(ins.instruction, shots, system.get("I->R")), make, ins.id,
+        jobs.append(Job(idx, P.prompt_ir(ins.instruction, shots, system.get("I->R"), llama3), make, ins.id,
                         done=all(i in done for i in ids)))
     return jobs
 

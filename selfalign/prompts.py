@@ -103,11 +103,27 @@ def prompt_si(seed_code: str, shots: list[FewShot], system: str | None = None) -
     return _document(system or SYSTEM_SI, [pre(ex.seed) + ex.instruction for ex in shots], pre(seed_code))
 
 
-def prompt_ir(instruction: str, shots: list[FewShot], system: str | None = None) -> str:
-    """<instruction>…</instruction> <response>…</response> <tests>…</tests> (self_ossinstruct.py:192-220)."""
+def prompt_ir(instruction: str, shots: list[FewShot], system: str | None = None, llama3: bool = False) -> str:
+    """<instruction>…</instruction> <response>…</response> <tests>…</tests> (self_ossinstruct.py:192-220);
+    ``llama3``: the official Llama-3 variant (below)."""
+    if llama3:
+        return _prompt_ir_llama3(instruction, shots, system or SYSTEM_IR)
     pre = lambda text: f"{_tag(T_INSTR, text)}\n\n<{T_RESP}>\n"
     return _document(system or SYSTEM_IR, [pre(ex.instruction) + f"{ex.response}\n</{T_RESP}>\n\n{_tag(T_TESTS, ex.tests)}"
                                            for ex in shots], pre(instruction))
+
+
+# The official Llama-3 I->R variant (the LLAMA3 switch, self_ossinstruct.py:28-31, 186-190, 215-217,
+# 297, 302-303, 335-336): numbered "### Instruction N " / "### Response N" / "### Tests N" sections
+# instead of tags, and one more sentence in the system line. The stops stay the same (:564-566).
+LLAMA3_SYSTEM_SUFFIX = "\n\nFor each '## Example' below, make sure you provide a '### Response' and a '### Tests' section."
+
+
+def _prompt_ir_llama3(instruction: str, shots: list[FewShot], system: str) -> str:
+    pre = lambda k, text: f"{H_INSTR} {k} \n{text}\n\n{H_RESP} {k}\n"
+    return _document(system + LLAMA3_SYSTEM_SUFFIX,
+                     [pre(k, ex.instruction) + f"{ex.response}\n\n### Tests {k}\n{ex.tests}" for k, ex in enumerate(shots, 1)],
+                     pre(len(shots) + 1, instruction))
 
 
 # -------------------------------------------------------------------------------------- parsers
@@ -149,7 +165,29 @@ def code_blocks(text: str, tag: str | None = None) -> list[str]:
 RESPONSE_TESTS = f"</{T_RESP}>\n\n<{T_TESTS}>"
 
 
-def parse_response(text: str) -> tuple[str, str, str, str]:
+# sanitize_data.py:93-122: Llama-3 often does not follow the format, so besides "### Tests <digit>\n"
+# the tests may start at the first of these phrases (searched in this order)
+LLAMA3_TEST_SPLIT = re.compile(r"### Tests \d\n")
+LLAMA3_TEST_PHRASES = ("We can verify the functionality", "We can verify the correctness", "You can verify the correctness",
+                       "You can verify the functionality", "To ensure the correctness", "To verify the correctness",
+                       "To test the", "To test this", "You can test the", "We can test the", "We can test this",
+                       "Now, we'll test")
+
+
+def _split_llama3(text: str) -> tuple[str, str, int]:
+    """(response, tests, offset where the tests start) as split_llama3_response_tests splits."""
+    marks = list(LLAMA3_TEST_SPLIT.finditer(text))
+    if len(marks) > 1:
+        raise ParseError("several tests sections")
+    if marks:
+        return text[:marks[0].start()], text[marks[0].end():], marks[0].end()
+    for phrase in LLAMA3_TEST_PHRASES:
+        if (i := text.find(phrase)) != -1:
+            return text[:i], text[i:], i
+    raise ParseError("no tests section")
+
+
+def parse_response(text: str, llama3: bool = False) -> tuple[str, str, str, str]:
     """(response text, tests text, solution code, test code) from an I->R completion.
 
     The format check of sanitize_data.py:125-162: exactly one ``</response>\n\n<tests>``, at least
@@ -157,14 +195,19 @@ def parse_response(text: str) -> tuple[str, str, str, str]:
     not definitions only. The code is what execution_filter.py:134-152 runs: *every* block of the
     completion, whatever its tag, each made runnable (selfalign/codeblocks.py); the blocks that
     start before the tests section are the solution, the others the tests (the pairing is the whole
-    completion's, as the official runs it in one piece)."""
+    completion's, as the official runs it in one piece). ``llama3``: the tests section is found as
+    the official's Llama-3 path finds it (``_split_llama3``); the other checks are the same."""
     text = text.split(f"</{T_TESTS}>", 1)[0]   # a backend that overshot its stop string
-    parts = text.split(RESPONSE_TESTS)
-    if len(parts) == 1:
-        raise ParseError("no tests section")
-    if len(parts) > 2:
-        raise ParseError("several tests sections")
-    response, tests = parts[0].strip(), parts[1].strip()
+    if llama3:
+        response, tests, tests_at = _split_llama3(text)
+    else:
+        parts = text.split(RESPONSE_TESTS)
+        if len(parts) == 1:
+            raise ParseError("no tests section")
+        if len(parts) > 2:
+            raise ParseError("several tests sections")
+        response, tests, tests_at = parts[0], parts[1], len(parts[0]) + len(RESPONSE_TESTS)
+    response, tests = response.strip(), tests.strip()
     if not C.code_blocks(response, "python"):
         raise ParseError("response has no python block")
     test_py = C.code_blocks(tests, "python")
@@ -176,7 +219,6 @@ def parse_response(text: str) -> tuple[str, str, str, str]:
     if all(ln.startswith(("def", "class", "import", "from")) for ln in statements):
         raise ParseError("tests only define")
     blocks = C.find_blocks(text)
-    tests_at = len(parts[0]) + len(RESPONSE_TESTS)
     code = C.runnable_code(text, [b for b in blocks if b.start < tests_at])
     test_code = C.runnable_code(text, [b for b in blocks if b.start >= tests_at])
     return response, tests, code, test_code

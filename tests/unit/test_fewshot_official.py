@@ -64,6 +64,18 @@ PREFIX = {"I->R": "<instruction>\n{instruction}\n</instruction>\n\n<response>\n"
           "S->I": "### Snippet\n{snippet}\n\n### Task\n"}
 
 
+LLAMA3_IR = "### Instruction {index} \n{instruction}\n\n### Response {index}\n"     # :187-190
+
+
+def ref_prompt_llama3(system: dict, shots: list[dict], instruction: str) -> str:
+    """LLAMA3 set: :211-217 (numbered sections), :297 and :302-303 (indices), :335-336 (system)."""
+    sys_ir = f"{system['I->R']}\n\nFor each '## Example' below, make sure you provide a '### Response' and a '### Tests' section."
+    body = "\n\n".join(f"## Example {i + 1}\n" + LLAMA3_IR.format(index=str(i + 1), instruction=ex["instruction"])
+                       + f"{ex['response']}\n\n### Tests {i + 1}\n{ex['tests']}" for i, ex in enumerate(shots))
+    prefix = f"## Example {len(shots) + 1}\n" + LLAMA3_IR.format(index=str(len(shots) + 1), instruction=instruction)
+    return f"{sys_ir}\n\n{body}\n\n{prefix}".rstrip()
+
+
 def ref_example(mode: str, ex: dict) -> str:                                # :205-240
     if mode == "I->R":
         return PREFIX[mode].format(instruction=ex["instruction"]) + \
@@ -133,6 +145,8 @@ def test_every_prompt_kind_is_byte_identical_to_the_officials(official, k):
         instruction = "Write a Python function `clamp(x, lo, hi)` that limits `x` to the closed range."
         assert P.prompt_ir(instruction, shots[:1], official.system["I->R"]) == \
             ref_prompt(system, "I->R", rshots[:1], instruction=instruction)
+        assert P.prompt_ir(instruction, shots, official.system["I->R"], llama3=True) == \
+            ref_prompt_llama3(system, rshots, instruction)
 
 
 @needs_file

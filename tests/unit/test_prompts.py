@@ -178,3 +178,51 @@ def test_runnable_block_cuts_a_main_that_reads_input_as_the_official():
     assert runnable_block(keep) == keep.strip()     # no input(): it cannot block, it stays
     odd = "x = input\nif __name__=='__main__':\n    pass\n"
     assert runnable_block(odd) == odd.strip()       # another spelling is not cut (as the official)
+
+
+# what Llama-3 writes after "### Response 2\n" (the official LLAMA3 variant)
+LLAMA3 = """Sum the list.
+
+```python
+def total(xs):
+    return sum(xs)
+```
+
+### Tests 2
+```python
+assert total([1, 2]) == 3
+```"""
+
+
+def test_llama3_variant_splits_its_tests_as_the_official():
+    """sanitize_data.py:93-122: "### Tests <digit>\\n" once, else the first of the listed phrases."""
+    resp, tests, code, tcode = P.parse_response(LLAMA3, llama3=True)
+    assert resp.endswith("```") and "### Tests" not in resp and tcode == "assert total([1, 2]) == 3"
+    assert code == "def total(xs):\n    return sum(xs)"
+    phrase = LLAMA3.replace("### Tests 2\n", "To test the function, run:\n")
+    _, tests, _, tcode = P.parse_response(phrase, llama3=True)
+    assert tests.startswith("To test the function") and tcode == "assert total([1, 2]) == 3"
+    with pytest.raises(P.ParseError, match="several tests sections"):
+        P.parse_response(LLAMA3 + "\n### Tests 3\n```python\nassert 1\n```", llama3=True)
+    with pytest.raises(P.ParseError, match="no tests section"):
+        P.parse_response(LLAMA3.replace("### Tests 2\n", ""), llama3=True)
+    with pytest.raises(P.ParseError, match="no tests section"):
+        P.parse_response(LLAMA3)                                        # the tagged parse needs the tags
+
+
+def test_llama3_prompt_numbers_its_sections(shots):
+    p = P.prompt_ir("Do X.", shots[:1], llama3=True)
+    assert p.startswith(P.SYSTEM_IR + P.LLAMA3_SYSTEM_SUFFIX + "\n\n## Example 1\n### Instruction 1 \n")
+    assert f"{shots[0].response}\n\n### Tests 1\n{shots[0].tests}\n\n## Example 2\n" in p
+    assert p.endswith("## Example 2\n### Instruction 2 \nDo X.\n\n### Response 2")
+
+
+def test_llama3_format_follows_the_generating_models_family(cfg):
+    from selfalign.generate import llama3_format
+    assert not llama3_format(cfg)                                        # gemma3
+    assert llama3_format({**cfg, "model": "llama3-8b"})
+    assert llama3_format({**cfg, "teacher": "llama3-8b"})
+    cfg["generate"]["responses"]["format"] = "llama3"
+    assert llama3_format(cfg)
+    cfg["generate"]["responses"]["format"] = "tagged"
+    assert not llama3_format({**cfg, "model": "llama3-8b"})
