@@ -342,3 +342,16 @@ def test_judge_counts_answers_and_prompts_too_long():
     fake = _FakeJudge([" Yes"] * 4)
     judge.judge_seeds(fake, seeds, 7, 1, 5, 42, shuffle=True)
     assert len({p[:p.rindex("<issue_start>")] for p in fake.prompts}) > 1
+
+
+def test_mbpp_and_ds1000_strings_are_used_unstripped(tmp_path):
+    """src/star_align/decontamination/benchmark_data.py:31-41, 65-72 use MBPP texts and solutions and
+    DS-1000 prompts as they are (only HumanEval's and GSM8K's are stripped)."""
+    import json
+
+    from selfalign.decontam import benchmark_strings
+    (tmp_path / "mbpp.jsonl").write_text(json.dumps({"task_id": 11, "text": "Sum a list. ", "code": "def s(l):\r\n  return sum(l)\r\n"}))
+    (tmp_path / "ds.jsonl").write_text(json.dumps({"prompt": "Problem:\nSort a frame.\n<code>\nBEGIN SOLUTION\n<code>"}))
+    strings, _ = benchmark_strings(["mbpp", "ds1000"], {"mbpp": str(tmp_path / "mbpp.jsonl"), "ds1000": str(tmp_path / "ds.jsonl")})
+    assert strings["mbpp_docstrings"] == ["Sum a list. "] and strings["mbpp_solutions"] == ["def s(l):\r\n  return sum(l)\r\n"]
+    assert strings["ds1000_prompts"] == ["Problem:\nSort a frame.\n<code>\n"]
