@@ -3,7 +3,7 @@ filter and the judge included: what each step kept and dropped, and the time. To
 versions of the code, run it with each one first on PYTHONPATH (issue 25 measured the filter
 order and checks of commit 298e3ef against this branch this way):
 
-    PYTHONPATH=<checkout> python bench/seed_funnel.py [--configfile config/config.yaml] [--out FILE]
+    PYTHONPATH=<checkout> python bench/seed_funnel.py [--configfile config/config.yaml] [--no-judge] [--out FILE]
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--configfile", default=None)
     ap.add_argument("--out", default=None, help="write the funnel and timing here as JSON")
+    ap.add_argument("--no-judge", action="store_true", help="stop before the model judge (the last filter)")
     a = ap.parse_args()
     import selfalign
     from selfalign.backends import load_backend
@@ -24,6 +25,8 @@ def main() -> None:
     from selfalign.seeds import run_seed_stage
 
     cfg = load(a.configfile or REPO_ROOT / "config" / "config.yaml")
+    if a.no_judge:
+        cfg["seeds"]["filters"]["judge"] = False
     t = time.perf_counter()
     seeds, funnel = run_seed_stage(cfg, lambda: load_backend(cfg))
     dt = time.perf_counter() - t
