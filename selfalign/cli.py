@@ -116,14 +116,14 @@ def cmd_execute(a) -> None:
 
 def cmd_select(a) -> None:
     from .decontam import build
-    from .prompts import load_fewshot
+    from .fewshot import fewshot_of
     from .records import Execution, Instruction, Response, read_records, write_jsonl_atomic
     from .select import select_sft
 
     cfg = _cfg(a.config)
     dec = build(cfg, "select")[0] if cfg["select"]["decontaminate"] else None
     sft, funnel = select_sft(cfg, read_records(a.instructions, Instruction), read_records(a.responses, Response),
-                             read_records(a.executions, Execution), load_fewshot(cfg["generate"]["fewshot_file"]), dec)
+                             read_records(a.executions, Execution), fewshot_of(cfg).examples, dec)
     write_jsonl_atomic(a.out, sft)
     funnel.write(a.funnel)
     log.info("select: %d SFT examples", len(sft))

@@ -65,14 +65,16 @@ def benchmark_strings(names: list[str], data_paths: dict, extra_files: dict | No
             # the test split, task ids 11-510 (benchmark_data.py:50-56)
             rows = [r for r in _local_rows(name, data_paths.get("mbpp"), report)
                     if not isinstance(r.get("task_id"), int) or 11 <= r["task_id"] <= 510]
+            # MBPP texts and solutions and DS-1000 prompts are used as they are, not stripped
+            # (benchmark_data.py:65-72, 31-41; only HumanEval's and GSM8K's are stripped, :75-154)
             if rows:
-                out["mbpp_docstrings"] = [t for t in (str(r.get("text") or r.get("prompt") or "").strip() for r in rows) if t]
-                out["mbpp_solutions"] = [t for t in (str(r.get("code") or "").strip() for r in rows) if t]
+                out["mbpp_docstrings"] = [t for t in (str(r.get("text") or r.get("prompt") or "") for r in rows) if t.strip()]
+                out["mbpp_solutions"] = [t for t in (str(r.get("code") or "") for r in rows) if t.strip()]
                 report[name] = len(rows)
         elif name == "ds1000":
             rows = _local_rows(name, data_paths.get("ds1000"), report)
             if rows:
-                out["ds1000_prompts"] = [t for t in (ds1000_prompt(str(r.get("prompt") or "")).strip() for r in rows) if t]
+                out["ds1000_prompts"] = [t for t in (ds1000_prompt(str(r.get("prompt") or "")) for r in rows) if t.strip()]
                 report[name] = len(rows)
         else:
             raise ValueError(f"unknown decontamination benchmark {name!r}")

@@ -11,7 +11,6 @@ import logging
 from pathlib import Path
 
 from .sandbox import proof
-from .prompts import strip_main_input
 from .records import Execution, Response, ResumableWriter, Shard, work_path, write_json_atomic
 from .sandbox import Job, Sandbox, SandboxLimits, default_workers
 
@@ -47,9 +46,8 @@ def run_executions(cfg: dict, responses: list[Response], out: str | Path, stats_
             bar.update(1)
             bar.set_postfix(passed=counts["pass"])
 
-        # execution_filter.py:134-152: a main block that reads input() would block; it is cut first
-        sb.run_many([proven_job(strip_main_input(r.code), strip_main_input(r.test_code)) for r in todo], workers,
-                    progress=done)
+        # r.code / r.test_code are already the official's runnable blocks (prompts.parse_response)
+        sb.run_many([proven_job(r.code, r.test_code) for r in todo], workers, progress=done)
         sb.close()
         bar.close()
     writer.finish(out)

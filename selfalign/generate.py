@@ -20,6 +20,7 @@ from typing import Callable
 from . import prompts as P
 from .backends import Backend
 from .backends.base import PROMPT_TOO_LONG
+from .fewshot import fewshot_of
 from .records import Concepts, Instruction, Response, ResumableWriter, Seed, Shard, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,14 @@ def _drop_reason(c, exc: Exception | None) -> str:
     return f"unparseable: {exc}" if exc else ""
 
 
-def concept_jobs(cfg: dict, seeds: list[Seed], examples: list[P.FewShot], done: set[str]) -> list[Job]:
+def _shots(fewshot) -> tuple[list[P.FewShot], dict[str, str]]:
+    """(examples, system lines by mode) of a few-shot set or a plain list of examples (ours)."""
+    return (fewshot.examples, fewshot.system) if isinstance(fewshot, P.FewShotSet) else (list(fewshot), {})
+
+
+def concept_jobs(cfg: dict, seeds: list[Seed], fewshot, done: set[str]) -> list[Job]:
     g = cfg["generate"]["concepts"]
+    examples, system = _shots(fewshot)
     jobs = []
     for idx, s in enumerate(seeds):
         cid = f"c-{s.id}"
@@ -103,13 +110,14 @@ def concept_jobs(cfg: dict, seeds: list[Seed], examples: list[P.FewShot], done: 
             return [Concepts(id=cid, seed_id=s.id, seed=s.seed, concepts=concepts, fewshot_ids=[x.id for x in shots],
                              ok=ok, drop_reason="" if ok else (_drop_reason(c, err) or "empty"), raw=c.text)]
 
-        jobs.append(Job(idx, P.prompt_sc(s.seed, shots), make, cid, done=cid in done))
+        jobs.append(Job(idx, P.prompt_sc(s.seed, shots, system.get("S->C")), make, cid, done=cid in done))
     return jobs
 
 
-def instruction_jobs(cfg: dict, parents: list, examples: list[P.FewShot], done: set[str]) -> list[Job]:
+def instruction_jobs(cfg: dict, parents: list, fewshot, done: set[str]) -> list[Job]:
     """C->I from Concepts records, or S->I from Seed records (seed_path: direct)."""
     g = cfg["generate"]["instructions"]
+    examples, system = _shots(fewshot)
     direct = cfg["generate"]["seed_path"] == "direct"
     jobs = []
     for idx, par in enumerate(parents):
@@ -120,10 +128,10 @@ def instruction_jobs(cfg: dict, parents: list, examples: list[P.FewShot], done: 
         if direct:
             # the official S->I prompt has no properties: the draw above only keeps the RNG stream
             # (and so the shots) the same as C->I's; the record says "" for both
-            prompt = P.prompt_si(par.seed, shots)
+            prompt = P.prompt_si(par.seed, shots, system.get("S->I"))
             concepts, seed_id, category, difficulty = [], par.id, "", ""
         else:
-            prompt = P.prompt_ci(par.concepts, category, difficulty, shots)
+            prompt = P.prompt_ci(par.concepts, category, difficulty, shots, system.get("C->I"))
             concepts, seed_id = par.concepts, par.seed_id
 
         def make(comps, par=par, iid=iid, shots=shots, category=category, difficulty=difficulty,
@@ -144,7 +152,18 @@ def instruction_jobs(cfg: dict, parents: list, examples: list[P.FewShot], done: 
     return jobs
 
 
-def parse_sample(c, loop_guard: int = 0) -> tuple[dict, str, dict]:
+def llama3_format(cfg: dict) -> bool:
+    """Whether I->R uses the official Llama-3 variant: ``generate.responses.format``; auto = when the
+    generating model (the teacher, else the model) is of the sheet's family ``llama3`` (the official
+    sets LLAMA3 by hand for those runs)."""
+    fmt = cfg["generate"]["responses"]["format"]
+    if fmt == "auto":
+        from .model import get_spec
+        return get_spec(cfg, cfg.get("teacher") or cfg["model"]).family == "llama3"
+    return fmt == "llama3"
+
+
+def parse_sample(c, loop_guard: int = 0, llama3: bool = False) -> tuple[dict, str, dict]:
     """(record fields, drop reason or "", sampling notes) of one I->R completion.
 
     Truncated samples are dropped (self_ossinstruct.py:638-653 keeps only finished ones). With
@@ -161,15 +180,17 @@ def parse_sample(c, loop_guard: int = 0) -> tuple[dict, str, dict]:
             return fields, "loop" if c.finish_reason == "loop" else _drop_reason(c, None), extra
         text, extra = P.close_open_fence(text[:cut]), {"loop_cut": cut}
     try:
-        r, t, code, tcode = P.parse_response(text)
+        r, t, code, tcode = P.parse_response(text, llama3)
     except P.ParseError as e:
         return fields, ("loop" if extra else _drop_reason(c, e)), extra
     return dict(response=r, tests=t, code=code, test_code=tcode), "", extra
 
 
-def response_jobs(cfg: dict, instructions: list[Instruction], examples: list[P.FewShot], done: set[str]) -> list[Job]:
+def response_jobs(cfg: dict, instructions: list[Instruction], fewshot, done: set[str]) -> list[Job]:
     g = cfg["generate"]["responses"]
+    examples, system = _shots(fewshot)
     guard = g["loop_guard"]
+    llama3 = llama3_format(cfg)
     jobs = []
     for idx, ins in enumerate(instructions):
         ids = [f"{ins.id}-r{k}" for k in range(g["n"])]
@@ -179,13 +200,14 @@ def response_jobs(cfg: dict, instructions: list[Instruction], examples: list[P.F
         def make(comps, ins=ins, ids=ids, shots=shots, sampling=sampling):
             recs = []
             for rid, c in zip(ids, comps):
-                fields, reason, extra = parse_sample(c, guard)
+                fields, reason, extra = parse_sample(c, guard, llama3)
                 recs.append(Response(id=rid, instruction_id=ins.id, instruction=ins.instruction, **fields,
                                      fewshot_ids=[x.id for x in shots], sampling={**sampling, **extra},
                                      ok=not reason, drop_reason=reason, raw=c.text))
             return recs
 
-        jobs.append(Job(idx, P.prompt_ir(ins.instruction, shots), make, ins.id, done=all(i in done for i in ids)))
+        jobs.append(Job(idx, P.prompt_ir(ins.instruction, shots, system.get("I->R"), llama3), make, ins.id,
+                        done=all(i in done for i in ids)))
     return jobs
 
 
@@ -203,9 +225,8 @@ def run_stage(stage: str, cfg: dict, parents: list, backend_factory: Callable[[]
 
     section, make_jobs, stop = STAGES[stage]
     g = cfg["generate"][section]
-    examples = P.load_fewshot(cfg["generate"]["fewshot_file"])
     writer = ResumableWriter(work_path(out))
-    jobs = make_jobs(cfg, parents, examples, writer.done)
+    jobs = make_jobs(cfg, parents, fewshot_of(cfg), writer.done)
     stats: dict = {"stage": stage, "parents": len(parents), "resumed": len(writer.done),
                    "shard": str(shard), "todo": 0}
     # the group size is the backend's: open it only when a shard may have work (cheap check first)

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
-from pathlib import Path
 
-import yaml
+from . import codeblocks as C
+from .fewshot import CATEGORIES, DIFFICULTIES, FewShot, FewShotSet, load_fewshot  # noqa: F401 (re-exported)
 
-CATEGORIES = {"function": "function implementation", "class": "class implementation", "program": "program implementation"}
-DIFFICULTIES = ("easy", "medium", "hard")
 LANGUAGE = "Python"
 
 # System lines: our own wording of the four official ones (prompts/self-ossinstruct-fewshot.txt:1-19).
@@ -50,39 +47,6 @@ STOP_CI = [EXAMPLE]
 STOP_SI = [EXAMPLE]
 STOP_IR = [EXAMPLE, f"</{T_TESTS}>"]
 
-_FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)```", re.S)
-
-
-@dataclass(frozen=True)
-class FewShot:
-    id: str
-    category: str
-    difficulty: str
-    seed: str
-    concepts: list[str]
-    instruction: str
-    response: str
-    tests: str
-
-
-def load_fewshot(path: str | Path | None = None) -> list[FewShot]:
-    path = Path(path) if path else Path(__file__).parent / "data" / "fewshot.yaml"
-    with open(path) as f:
-        rows = yaml.safe_load(f)
-    out = []
-    for i, r in enumerate(rows):
-        try:
-            ex = FewShot(id=r["id"], category=r["category"], difficulty=r["difficulty"], seed=r["seed"].rstrip(),
-                         concepts=list(r["concepts"]), instruction=r["instruction"].strip(),
-                         response=r["response"].strip(), tests=r["tests"].strip())
-        except (KeyError, AttributeError, TypeError) as e:
-            raise ValueError(f"{path}: example {i + 1}: missing or bad field {e}") from None
-        if ex.category not in CATEGORIES or ex.difficulty not in DIFFICULTIES:
-            raise ValueError(f"{path}: example {ex.id}: bad category/difficulty")
-        out.append(ex)
-    return out
-
-
 def item_rng(run_seed: int, stage: str, index: int) -> random.Random:
     """Per-item RNG: the run seed and the item's index decide every draw, so re-runs and shards agree."""
     return random.Random(f"{run_seed}:{stage}:{index}")
@@ -102,9 +66,9 @@ def draw_properties(rng: random.Random, category_weights: dict, difficulty_weigh
     return cat, diff
 
 
-def properties(category: str, difficulty: str, concepts: list[str]) -> str:
+def properties(category: str, difficulty: str, concepts: list[str], language: str = LANGUAGE) -> str:
     """The C->I property block (self_ossinstruct.py:147-152): four "key: value" lines."""
-    return "\n".join([f"category: {CATEGORIES[category]}", f"language: {LANGUAGE}", f"difficulty: {difficulty}",
+    return "\n".join([f"category: {CATEGORIES[category]}", f"language: {language}", f"difficulty: {difficulty}",
                       f"concepts: {', '.join(concepts)}"])
 
 
@@ -120,28 +84,46 @@ def _document(system: str, shots: list[str], prefix: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- prompts
-def prompt_sc(seed_code: str, shots: list[FewShot]) -> str:
-    pre = lambda code: f"{H_SNIPPET}\n{code.rstrip()}\n\n{H_CONCEPTS}\n"
-    return _document(SYSTEM_SC, [pre(ex.seed) + ", ".join(ex.concepts) for ex in shots], pre(seed_code))
+# ``system``: the few-shot set's own system line (the official file carries its four); None: ours.
+def prompt_sc(seed_code: str, shots: list[FewShot], system: str | None = None) -> str:
+    pre = lambda code: f"{H_SNIPPET}\n{code}\n\n{H_CONCEPTS}\n"
+    return _document(system or SYSTEM_SC, [pre(ex.seed) + ", ".join(ex.concepts) for ex in shots], pre(seed_code))
 
 
-def prompt_ci(concepts: list[str], category: str, difficulty: str, shots: list[FewShot]) -> str:
+def prompt_ci(concepts: list[str], category: str, difficulty: str, shots: list[FewShot], system: str | None = None) -> str:
     pre = lambda props: f"{H_PROPS}\n{props}\n\n{H_TASK}\n"
-    return _document(SYSTEM_CI, [pre(properties(ex.category, ex.difficulty, ex.concepts)) + ex.instruction
-                                 for ex in shots], pre(properties(category, difficulty, concepts)))
+    return _document(system or SYSTEM_CI, [pre(properties(ex.category, ex.difficulty, ex.concepts, ex.language))
+                                           + ex.instruction for ex in shots],
+                     pre(properties(category, difficulty, concepts)))
 
 
-def prompt_si(seed_code: str, shots: list[FewShot]) -> str:
+def prompt_si(seed_code: str, shots: list[FewShot], system: str | None = None) -> str:
     """S->I ablation: snippet -> task, no properties (self_ossinstruct.py:200-201, 231-233)."""
-    pre = lambda code: f"{H_SNIPPET}\n{code.rstrip()}\n\n{H_TASK}\n"
-    return _document(SYSTEM_SI, [pre(ex.seed) + ex.instruction for ex in shots], pre(seed_code))
+    pre = lambda code: f"{H_SNIPPET}\n{code}\n\n{H_TASK}\n"
+    return _document(system or SYSTEM_SI, [pre(ex.seed) + ex.instruction for ex in shots], pre(seed_code))
 
 
-def prompt_ir(instruction: str, shots: list[FewShot]) -> str:
-    """<instruction>…</instruction> <response>…</response> <tests>…</tests> (self_ossinstruct.py:192-220)."""
-    pre = lambda text: f"{_tag(T_INSTR, text.strip())}\n\n<{T_RESP}>\n"
-    return _document(SYSTEM_IR, [pre(ex.instruction) + f"{ex.response}\n</{T_RESP}>\n\n{_tag(T_TESTS, ex.tests)}"
-                                 for ex in shots], pre(instruction))
+def prompt_ir(instruction: str, shots: list[FewShot], system: str | None = None, llama3: bool = False) -> str:
+    """<instruction>…</instruction> <response>…</response> <tests>…</tests> (self_ossinstruct.py:192-220);
+    ``llama3``: the official Llama-3 variant (below)."""
+    if llama3:
+        return _prompt_ir_llama3(instruction, shots, system or SYSTEM_IR)
+    pre = lambda text: f"{_tag(T_INSTR, text)}\n\n<{T_RESP}>\n"
+    return _document(system or SYSTEM_IR, [pre(ex.instruction) + f"{ex.response}\n</{T_RESP}>\n\n{_tag(T_TESTS, ex.tests)}"
+                                           for ex in shots], pre(instruction))
+
+
+# The official Llama-3 I->R variant (the LLAMA3 switch, self_ossinstruct.py:28-31, 186-190, 215-217,
+# 297, 302-303, 335-336): numbered "### Instruction N " / "### Response N" / "### Tests N" sections
+# instead of tags, and one more sentence in the system line. The stops stay the same (:564-566).
+LLAMA3_SYSTEM_SUFFIX = "\n\nFor each '## Example' below, make sure you provide a '### Response' and a '### Tests' section."
+
+
+def _prompt_ir_llama3(instruction: str, shots: list[FewShot], system: str) -> str:
+    pre = lambda k, text: f"{H_INSTR} {k} \n{text}\n\n{H_RESP} {k}\n"
+    return _document(system + LLAMA3_SYSTEM_SUFFIX,
+                     [pre(k, ex.instruction) + f"{ex.response}\n\n### Tests {k}\n{ex.tests}" for k, ex in enumerate(shots, 1)],
+                     pre(len(shots) + 1, instruction))
 
 
 # -------------------------------------------------------------------------------------- parsers
@@ -174,38 +156,72 @@ def parse_instruction(text: str, min_chars: int = 20, max_chars: int = 4000) -> 
     return instr
 
 
-def code_blocks(text: str) -> list[str]:
-    return [b.strip("\n") for b in _FENCE.findall(text)]
+def code_blocks(text: str, tag: str | None = None) -> list[str]:
+    """Every closed code block, paired whatever its tag (the official parser, selfalign/codeblocks.py)."""
+    return C.code_blocks(text, tag)
 
 
-# sanitize_data.py:92 splits at exactly "</response>\n\n<tests>"; we let any whitespace stand between the tags.
-_RESPONSE_TESTS = re.compile(rf"</{T_RESP}>\s*<{T_TESTS}>")
+# sanitize_data.py:92: the response and its tests are split at exactly this text, once.
+RESPONSE_TESTS = f"</{T_RESP}>\n\n<{T_TESTS}>"
 
 
-def parse_response(text: str) -> tuple[str, str, str, str]:
-    """(response text, tests text, solution code, test code) from an I->R completion, the checks of
-    sanitize_data.py:125-162: one response/tests split, a code block on each side, and tests that
-    assert something and are not definitions only."""
-    parts = _RESPONSE_TESTS.split(text)
-    if len(parts) == 1:
-        raise ParseError("no tests section")
-    if len(parts) > 2:
+# sanitize_data.py:93-122: Llama-3 often does not follow the format, so besides "### Tests <digit>\n"
+# the tests may start at the first of these phrases (searched in this order)
+LLAMA3_TEST_SPLIT = re.compile(r"### Tests \d\n")
+LLAMA3_TEST_PHRASES = ("We can verify the functionality", "We can verify the correctness", "You can verify the correctness",
+                       "You can verify the functionality", "To ensure the correctness", "To verify the correctness",
+                       "To test the", "To test this", "You can test the", "We can test the", "We can test this",
+                       "Now, we'll test")
+
+
+def _split_llama3(text: str) -> tuple[str, str, int]:
+    """(response, tests, offset where the tests start) as split_llama3_response_tests splits."""
+    marks = list(LLAMA3_TEST_SPLIT.finditer(text))
+    if len(marks) > 1:
         raise ParseError("several tests sections")
-    response = parts[0].strip()
-    tests = parts[1].split(f"</{T_TESTS}>", 1)[0].strip()   # a backend that overshot its stop
-    code = code_blocks(response)
-    if not code:
-        raise ParseError("response has no code block")
-    test_code = code_blocks(tests)
-    if not test_code:
-        raise ParseError("tests have no code block")
-    test_src = "\n\n".join(test_code)
-    if not re.search(r"\bassert\b", test_src):
+    if marks:
+        return text[:marks[0].start()], text[marks[0].end():], marks[0].end()
+    for phrase in LLAMA3_TEST_PHRASES:
+        if (i := text.find(phrase)) != -1:
+            return text[:i], text[i:], i
+    raise ParseError("no tests section")
+
+
+def parse_response(text: str, llama3: bool = False) -> tuple[str, str, str, str]:
+    """(response text, tests text, solution code, test code) from an I->R completion.
+
+    The format check of sanitize_data.py:125-162: exactly one ``</response>\n\n<tests>``, at least
+    one ```` ```python ```` block on each side, "assert" somewhere in the tests, and tests that are
+    not definitions only. The code is what execution_filter.py:134-152 runs: *every* block of the
+    completion, whatever its tag, each made runnable (selfalign/codeblocks.py); the blocks that
+    start before the tests section are the solution, the others the tests (the pairing is the whole
+    completion's, as the official runs it in one piece). ``llama3``: the tests section is found as
+    the official's Llama-3 path finds it (``_split_llama3``); the other checks are the same."""
+    text = text.split(f"</{T_TESTS}>", 1)[0]   # a backend that overshot its stop string
+    if llama3:
+        response, tests, tests_at = _split_llama3(text)
+    else:
+        parts = text.split(RESPONSE_TESTS)
+        if len(parts) == 1:
+            raise ParseError("no tests section")
+        if len(parts) > 2:
+            raise ParseError("several tests sections")
+        response, tests, tests_at = parts[0], parts[1], len(parts[0]) + len(RESPONSE_TESTS)
+    response, tests = response.strip(), tests.strip()
+    if not C.code_blocks(response, "python"):
+        raise ParseError("response has no python block")
+    test_py = C.code_blocks(tests, "python")
+    if not test_py:
+        raise ParseError("tests have no python block")
+    if "assert" not in tests:
         raise ParseError("tests have no assert")
-    statements = [ln for ln in test_src.splitlines() if ln[:1].isalpha()]
+    statements = [ln for ln in "\n".join(test_py).splitlines() if ln[:1].isalpha()]
     if all(ln.startswith(("def", "class", "import", "from")) for ln in statements):
         raise ParseError("tests only define")
-    return response, tests, "\n\n".join(code), test_src
+    blocks = C.find_blocks(text)
+    code = C.runnable_code(text, [b for b in blocks if b.start < tests_at])
+    test_code = C.runnable_code(text, [b for b in blocks if b.start >= tests_at])
+    return response, tests, code, test_code
 
 
 # ------------------------------------------------------------------------------------ loop guard
@@ -251,31 +267,7 @@ def close_open_fence(text: str) -> str:
     return text.rstrip() + "\n```" if text.count("```") % 2 else text
 
 
-# ------------------------------------------------------------------------ execution preprocessing
-_MAIN_GUARD = re.compile(r"""^if\s+__name__\s*==\s*(['"])__main__\1\s*:""")
-
-
-def strip_main_input(code: str) -> str:
-    """Drop ``if __name__ == "__main__":`` blocks from code that mentions ``input`` (it would block
-    waiting for stdin): execution_filter.py:134-152 does this per code block before running it.
-    We remove the guarded block itself (its indented body), not the rest of the text after it, as
-    the blocks of a response are joined here."""
-    if "input" not in code:
-        return code
-    out: list[str] = []
-    skipping = False
-    for line in code.splitlines(keepends=True):
-        if skipping:
-            if not line.strip() or line[:1] in (" ", "\t"):
-                continue
-            skipping = False
-        if _MAIN_GUARD.match(line):
-            skipping = True
-            continue
-        out.append(line)
-    return "".join(out)
-
-
+# ------------------------------------------------------------------------ execution
 def program(code: str, test_code: str) -> str:
     """The program the sandbox runs: the solution, then its tests."""
     return f"{code.rstrip()}\n\n\n{test_code.rstrip()}\n"

@@ -114,6 +114,11 @@ class Backend(abc.ABC):
     def count_tokens(self, text: str) -> int:  # pragma: no cover - overridden where cheap
         return len(text.split())
 
+    def bos_info(self) -> tuple[str | None, bool]:
+        """(the tokenizer's BOS token as text or None, whether encoding a prompt adds it): what
+        selfalign/bos.py needs to start the SFT template with one BOS. Unknown here: (None, False)."""
+        return None, False
+
     def close(self) -> None:
         pass
 

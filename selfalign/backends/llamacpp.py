@@ -68,7 +68,21 @@ class LlamaCppBackend(Backend):
                 "system_info": llama_cpp.llama_print_system_info().decode(errors="replace").strip()}
 
     def tokenize(self, text: str) -> list[int]:
+        """The vocabulary's own BOS rule; a prompt that starts with the BOS token's text (the SFT
+        template's, selfalign/bos.py) gets that token, as a transformers tokenizer parses it."""
+        bos_text, _ = self.bos_info()
+        if bos_text and text.startswith(bos_text):
+            head = self.llm.tokenize(b"", add_bos=True, special=False)
+            return head + [self.llm.token_bos()] + self.llm.tokenize(text[len(bos_text):].encode("utf-8"),
+                                                                      add_bos=False, special=False)
         return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+
+    def bos_info(self):
+        if getattr(self, "_bos_info", None) is None:
+            bos = self.llm.token_bos()
+            text = self.llm.detokenize([bos], special=True).decode("utf-8", errors="replace") if bos >= 0 else None
+            self._bos_info = (text or None, bool(self.llm.tokenize(b"", add_bos=True, special=False)))
+        return self._bos_info
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))

@@ -67,6 +67,10 @@ class VLLMBackend(Backend):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text))
 
+    def bos_info(self):
+        from ..bos import hf_bos_info
+        return hf_bos_info(self.tokenizer)     # encode() parses a leading BOS text as the token
+
     def generate(self, prompts, n=1, temperature=0.0, max_tokens=256, stop=None, seed=None, progress=None, keys=None,
                  top_p=None, loop_guard=0):
         top_p = self.top_p if top_p is None else top_p   # a benchmark's protocol may set its own

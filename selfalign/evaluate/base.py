@@ -65,7 +65,7 @@ class Problem:
     # included (ClassEval prepends the task's imports); None: run as given
     program: Callable[[str], str] | None = None
     # the SFT prompt's response opens with this (SelfCodeAlign's ``response_prefix``)
-    response_prefix: str = "```python\n"
+    response_prefix: str = "```python"
     # an instruct response (the text after the prefix) -> its code; None: ``code_of_response``
     extract: Callable[[str], str] | None = None
     meta: dict = field(default_factory=dict)
@@ -96,12 +96,14 @@ class Benchmark:
     limits: str = ""                             # the time limits, in words, for tables and the README
 
 
-def instruct_prompt(p: Problem) -> str:
+def instruct_prompt(p: Problem, bos: str = "") -> str:
     """The SFT template with the task, the response opened with the problem's response prefix (a
-    Python fence: the official SelfCodeAlign evaluation's ``response_prefix``,
-    evaluation/text2code_vllm.py:64, 92-97; DS-1000's own, evaluation/ds_1000.py:137-202)."""
+    Python fence, "```python" with no newline: the official SelfCodeAlign evaluation's
+    ``response_prefix``, evaluation/text2code_vllm.py:87-97, 176-178; DS-1000's own,
+    evaluation/ds_1000.py:137-202). ``bos``: the BOS token's text where the template must bring it
+    (selfalign/bos.py ``template_bos``)."""
     task = p.instruction or f"Write a Python function to solve the following task:\n```python\n{p.prompt.strip()}\n```"
-    return sft_prompt(task) + p.response_prefix
+    return bos + sft_prompt(task) + p.response_prefix
 
 
 def code_of_response(text: str) -> str:

@@ -19,8 +19,8 @@ from .samples import meta_path
 log = logging.getLogger(__name__)
 
 
-def prompt_of(p: Problem, style: str) -> str:
-    return p.prompt if style == "completion" else instruct_prompt(p)
+def prompt_of(p: Problem, style: str, bos: str = "") -> str:
+    return p.prompt if style == "completion" else instruct_prompt(p, bos)
 
 
 def sample_rows(p: Problem, style: str, completions: list) -> list[dict]:
@@ -75,13 +75,21 @@ def generate_samples(cfg: dict, benchmark: str, variant: str, out: str | Path, t
     style = style_override or (e["base_prompt"] if variant == "base" else e["sft_prompt"])
     stop = bench.completion_stop if style == "completion" else bench.instruct_stop
     writer = ResumableWriter(work_path(out))
-    jobs = [Job(i, prompt_of(p, style), lambda comps, p=p: sample_rows(p, style, comps), key=p.task_id,
-                done=all(f"{p.task_id}#{k:03d}" in writer.done for k in range(proto["n"])))
-            for i, p in enumerate(problems)]
-    stats = {}
+
+    def make_jobs(bos: str = "") -> list[Job]:
+        return [Job(i, prompt_of(p, style, bos), lambda comps, p=p: sample_rows(p, style, comps), key=p.task_id,
+                    done=all(f"{p.task_id}#{k:03d}" in writer.done for k in range(proto["n"])))
+                for i, p in enumerate(problems)]
+
+    jobs = make_jobs()
+    stats, bos = {}, ""
     if any(not j.done for j in jobs):
         from ..backends import load_backend
+        from ..bos import template_bos
         backend = load_backend(cfg, spec, lora_path=lora, model_path=model_path, n_threads=threads)
+        if style != "completion":       # the SFT template starts with BOS (selfalign/bos.py)
+            bos = template_bos(spec.family, *backend.bos_info())
+            jobs = make_jobs(bos)
         try:
             run_jobs(backend, job_groups(jobs, backend.resume_group), writer, proto["n"], proto["temperature"],
                       proto["max_tokens"], stop, cfg["seed"], f"{variant}/{benchmark}", top_p=proto["top_p"])
@@ -89,7 +97,7 @@ def generate_samples(cfg: dict, benchmark: str, variant: str, out: str | Path, t
         finally:
             backend.close()
     writer.finish(out)
-    meta = {**base_meta, "model": spec.name, "prompt_style": style, "limit": e["limit"] or None,
+    meta = {**base_meta, "model": spec.name, "prompt_style": style, "template_bos": bos, "limit": e["limit"] or None,
             "sampling": {**proto, "seed": cfg["seed"]}, "stop": stop, "model_info": model_info(spec, weights),
             "lora": lora, "generation": stats, "problems": len(problems)}
     _write_meta(out, meta)

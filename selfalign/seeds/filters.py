@@ -1,5 +1,10 @@
-"""The cheap syntactic seed filters (filter_dataset.py, high_quality_subset.py): a value-returning
-`return`, arguments, length, banned words and imports; each switchable (seeds.filters)."""
+"""The syntactic seed filters of the official seed pipeline, each switchable (seeds.filters).
+
+Two places, as in the official scripts: a value-returning ``return`` before the imports are
+inferred (seed_gathering/high_quality_subset.py:18-29, 120-122), and the text checks of
+filter_dataset.py ``pre_filtering`` (:229-267) on the autoimported, type-checked code: banned
+words and imports as lower-cased substrings, decontamination, length, and the argument check.
+"""
 from __future__ import annotations
 
 import ast
@@ -26,12 +31,10 @@ def returns_value(code: str) -> bool:
     return any(isinstance(node, ast.Return) and node.value is not None for node in ast.walk(fn))
 
 
-def n_args(code: str) -> int:
-    fn = _fn_node(code)
-    if fn is None:
-        return 0
-    a = fn.args
-    return len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs) + bool(a.vararg) + bool(a.kwarg)
+def has_no_arg_def(code: str) -> bool:
+    """filter_dataset.py:262-267: a line that starts with ``def `` and contains ``():``. A text
+    check: ``def f() -> int:`` and ``async def f():`` pass it, as they do in the official."""
+    return any(line.startswith("def ") and "():" in line for line in code.split("\n"))
 
 
 def n_lines(code: str) -> int:
@@ -44,30 +47,32 @@ def has_banned_word(code: str, words: list[str]) -> bool:
     return any(w.lower() in low for w in words)
 
 
-def uses_banned_import(code: str, modules: list[str]) -> bool:
-    banned = set(modules)
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return True
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in banned for a in node.names):
-            return True
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in banned:
-            return True
-        if isinstance(node, ast.Name) and node.id in banned:
-            return True
-    return False
+def banned_import_strings(modules: list[str]) -> list[str]:
+    """filter_dataset.py:230-233: ``import X`` and ``from X`` for each banned module."""
+    return [f"import {m}" for m in modules] + [f"from {m}" for m in modules]
 
 
-def cheap_filters(cfg: dict) -> list[tuple[str, Callable[[Seed], bool]]]:
+def has_banned_import(code: str, modules: list[str]) -> bool:
+    """filter_dataset.py:248-251: a lower-cased substring, so after autoimport a module used by
+    name is caught by the import line autoimport added; ``import ossaudiodev`` contains ``import os``."""
+    return has_banned_word(code, banned_import_strings(modules))
+
+
+def early_filters(cfg: dict) -> list[tuple[str, Callable[[Seed], bool]]]:
+    """Before autoimport and the type check (high_quality_subset.py:120-122)."""
+    return [("returns_value", lambda x: returns_value(x.seed))] if cfg["seeds"]["filters"]["returns_value"] else []
+
+
+def text_filters(cfg: dict, decontaminated: Callable[[str], bool] | None) -> list[tuple[str, Callable[[Seed], bool]]]:
+    """filter_dataset.py:243-267 in its order, on the code as autoimport left it; ``decontaminated``:
+    code -> kept (None when the filter is off)."""
     s = cfg["seeds"]
     on = s["filters"]
     filters = [
-        ("returns_value", lambda x: returns_value(x.seed)),
-        ("min_args", lambda x: n_args(x.seed) >= s["min_args"]),
-        ("max_lines", lambda x: n_lines(x.seed) <= s["max_lines"]),
         ("banned_words", lambda x: not has_banned_word(x.seed, s["banned_words"])),
-        ("banned_imports", lambda x: not uses_banned_import(x.seed, s["banned_imports"])),
+        ("banned_imports", lambda x: not has_banned_import(x.seed, s["banned_imports"])),
+        ("decontaminate", lambda x: decontaminated(x.seed) if decontaminated else True),
+        ("max_lines", lambda x: n_lines(x.seed) <= s["max_lines"]),
+        ("min_args", lambda x: not has_no_arg_def(x.seed)),
     ]
-    return [(name, f) for name, f in filters if on[name]]
+    return [(name, f) for name, f in filters if on[name] and (name != "decontaminate" or decontaminated)]

@@ -1,6 +1,7 @@
-"""The seed stage: extraction → cheap syntactic filters → benchmark decontamination → MinHash
-near-dedup → seeded pool → autoimport → pyright type check → docstring judge (the base model) →
-seeded sample, every step counted in the funnel."""
+"""The seed stage, in the official order: extraction → MinHash near-dedup → value-returning
+`return` → seeded pool (CPU budget) → autoimport → pyright type check → banned words and imports,
+benchmark decontamination, length, argument check (on the autoimported code) → docstring judge
+(the base model) → seeded sample, every step counted in the funnel."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +13,7 @@ from ..report.funnel import Funnel
 from . import SeedError
 from .corpus import CorpusStats, iter_hf_corpus, iter_local_corpus
 from .extract import extract_functions, extract_snippets
-from .filters import cheap_filters
+from .filters import early_filters, text_filters
 from .judge import judge_seeds
 from .typecheck import infer_imports, pyright_errors
 
@@ -80,18 +81,16 @@ def run_seed_stage(cfg: dict, backend_factory: Callable[[], object] | None = Non
             apply("sample", [i in picked for i in range(len(seeds))])
         return seeds, funnel
 
-    for name, f in cheap_filters(cfg):
-        apply(name, [f(x) for x in seeds])
-
-    if on["decontaminate"]:
-        dec, report = build(cfg, "seeds")
-        apply("decontaminate", [not dec.contaminated(x.seed) for x in seeds], benchmarks=report,
-              method=s["decontamination"]["method"])
-
+    # The official order (seed_gathering/README.md): near-dedup right after extraction; the return
+    # filter, autoimport and pyright (high_quality_subset.py); then filter_dataset.py's text checks
+    # on the autoimported code; the judge last. Our CPU pool is drawn before the expensive steps.
     if on["dedup"]:
         dd = s["dedup"]
         dup = near_duplicates([x.seed for x in seeds], dd["threshold"], dd["num_perm"], dd["shingle"], seed=cfg["seed"])
         apply("dedup", [not d for d in dup])
+
+    for name, f in early_filters(cfg):
+        apply(name, [f(x) for x in seeds])
 
     if s["pool"] and len(seeds) > s["pool"]:
         picked = set(rng.sample(range(len(seeds)), s["pool"]))
@@ -109,6 +108,11 @@ def run_seed_stage(cfg: dict, backend_factory: Callable[[], object] | None = Non
             errs = pyright_errors([x.seed for x in seeds], s["typecheck_batch"], s["typecheck_timeout_s"], bar.update)
         crashed = sum(e is None for e in errs)
         apply("typecheck", [e == 0 for e in errs], pyright_crashed=crashed)
+
+    dec, report = build(cfg, "seeds") if on["decontaminate"] else (None, None)
+    for name, f in text_filters(cfg, (lambda code: not dec.contaminated(code)) if dec else None):
+        extra = {"benchmarks": report, "method": s["decontamination"]["method"]} if name == "decontaminate" else {}
+        apply(name, [f(x) for x in seeds], **extra)
 
     if on["judge"]:
         if backend_factory is None:

@@ -41,7 +41,11 @@ def infer_imports(code: str, timeout_s: int = 10) -> tuple[str, str]:
     return fixed, ("unchanged" if fixed == code else "fixed")
 
 
-PYRIGHT_CONFIG = {"typeCheckingMode": "basic", "pythonVersion": "3.11", "reportMissingModuleSource": False}
+# high_quality_subset.py:38-46 runs bare `pyright` on the batch's folder: no configuration, so
+# pyright's default checking mode ("standard"), the Python version and packages of the interpreter
+# it finds. We name that interpreter (the harness's own, whose packages the sandbox also mounts):
+# otherwise pyright takes whichever `python` is first on PATH.
+PYRIGHT_CONFIG: dict = {}
 
 
 def _pyright_batch(sources: list[str], timeout_s: int) -> list[int] | None:
@@ -51,7 +55,8 @@ def _pyright_batch(sources: list[str], timeout_s: int) -> list[int] | None:
         (root / "pyrightconfig.json").write_text(json.dumps(PYRIGHT_CONFIG))
         for i, src in enumerate(sources):
             (root / f"f{i}.py").write_text(src)
-        cmd = [sys.executable, "-m", "pyright", "--outputjson", "-p", str(root / "pyrightconfig.json")]
+        cmd = [sys.executable, "-m", "pyright", "--outputjson", "--pythonpath", sys.executable,
+               "-p", str(root / "pyrightconfig.json")]
         try:
             proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout_s)
         except subprocess.TimeoutExpired:

@@ -105,7 +105,8 @@ def select_sft(cfg: dict, instructions: list[Instruction], responses: list[Respo
     keep("code_representation", lambda r: "syntax_error" if rep[r.id] is None else "")
 
     p_aug = s["augment_asserts_prob"]
-    texts = {r.id: S.augment_with_asserts(r.instruction, r.test_code, _rng(seed, "aug:" + r.id), p_aug)
+    # sanitize_data.py:167: the tests' blocks joined by one newline (not the runnable test code)
+    texts = {r.id: S.augment_with_asserts(r.instruction, "\n".join(code_blocks(r.tests)), _rng(seed, "aug:" + r.id), p_aug)
              if p_aug > 0 else r.instruction for r in cands}
 
     if s["decontaminate"] and decontaminator is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..bos import train_bos_id
 from ..prompts import sft_prompt
 
 
@@ -13,15 +14,29 @@ class Encoded:
     labels: list[int]
 
 
-def encode_example(tok, instruction: str, response: str, max_length: int, overlong: str) -> Encoded | None:
+def prompt_ids(tok, instruction: str, family: str = "") -> list[int]:
+    """The SFT prompt's tokens as the official encodes them (train.py:50-52, llm_wrapper.py:137-150):
+    without the tokenizer's own special tokens, BOS prepended whenever the family's tokenizer has
+    one (selfalign/bos.py), whether or not the tokenizer adds it by itself."""
+    bos = train_bos_id(family, tok)
+    return ([bos] if bos is not None else []) + tok(sft_prompt(instruction), add_special_tokens=False)["input_ids"]
+
+
+def response_ids(tok, response: str) -> list[int]:
+    """The response's tokens and EOS (train.py:51: no BOS, EOS added)."""
+    return tok(response.rstrip(), add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+
+
+def encode_example(tok, instruction: str, response: str, max_length: int, overlong: str,
+                   family: str = "") -> Encoded | None:
     """Prompt tokens get label -100 (no loss); response tokens and EOS are learned.
     Returns None when the example is too long and ``overlong == 'drop'``."""
-    prompt_ids = tok(sft_prompt(instruction), add_special_tokens=True)["input_ids"]
-    resp_ids = tok(response.rstrip(), add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-    ids = prompt_ids + resp_ids
-    labels = [-100] * len(prompt_ids) + resp_ids
+    prompt_ids_ = prompt_ids(tok, instruction, family)
+    resp_ids = response_ids(tok, response)
+    ids = prompt_ids_ + resp_ids
+    labels = [-100] * len(prompt_ids_) + resp_ids
     if len(ids) > max_length:
-        if overlong == "drop" or len(prompt_ids) >= max_length:
+        if overlong == "drop" or len(prompt_ids_) >= max_length:
             return None
         ids, labels = ids[:max_length], labels[:max_length]
     return Encoded(ids, labels)

@@ -9,10 +9,9 @@ import shutil
 import time
 from pathlib import Path
 
-from ..prompts import sft_prompt
 from ..records import SFTExample, write_json_atomic
 from . import TrainError
-from .data import Collator, ListDataset, encode_example
+from .data import Collator, ListDataset, encode_example, prompt_ids, response_ids
 from .export import export
 from .load import dropout_settings, load_base
 
@@ -113,11 +112,11 @@ def train(cfg: dict, sft_path: str | Path, out_dir: str | Path, work_dir: str | 
 
     rows, dropped, truncated = [], 0, 0
     for ex in examples:
-        enc = encode_example(tok, ex.instruction, ex.response, t["max_length"], t["overlong"])
+        enc = encode_example(tok, ex.instruction, ex.response, t["max_length"], t["overlong"], spec.family)
         if enc is None:
             dropped += 1
             continue
-        full = len(tok(sft_prompt(ex.instruction))["input_ids"]) + len(tok(ex.response.rstrip(), add_special_tokens=False)["input_ids"]) + 1
+        full = len(prompt_ids(tok, ex.instruction, spec.family)) + len(response_ids(tok, ex.response))
         truncated += full > len(enc.input_ids)
         rows.append(enc)
     if len(rows) < t["min_examples"]:

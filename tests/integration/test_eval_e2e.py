@@ -27,20 +27,22 @@ from selfalign.config import REPO_ROOT
 
 BENCHDATA = Path(os.environ.get("SELFALIGN_BENCHDATA", REPO_ROOT.parent / "shared" / "benchdata"))   # as tests/calibration
 
+from selfalign.backends.base import Backend  # noqa: E402
+
 pytestmark = pytest.mark.integration
 
 PROSE = "\n```\n\nThis solution handles the examples above.\n"
 
 
-class StandIn:
+class StandIn(Backend):
     """A backend that answers from a table prompt -> text and cuts at the stop strings."""
     resume_group = 8
 
     def __init__(self, answers: dict[str, str]):
-        from selfalign.backends.base import GenerationStats
-        self.answers, self.asked, self.stats = answers, [], GenerationStats()
+        super().__init__()
+        self.answers, self.asked = answers, []
 
-    def generate(self, prompts, n, temperature, max_tokens, stop, seed, progress=None, keys=None, top_p=None):
+    def generate(self, prompts, n, temperature, max_tokens, stop, seed, progress=None, keys=None, top_p=None, loop_guard=0):
         out = []
         for i, prompt in enumerate(prompts):
             self.asked.append(prompt)

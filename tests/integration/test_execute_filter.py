@@ -3,14 +3,18 @@ image, and main blocks that read input() cut before the run (execution_filter.py
 import pytest
 
 from selfalign.execute import run_executions
+from selfalign.prompts import parse_response
 from selfalign.records import Response, iter_jsonl
 
 pytestmark = pytest.mark.integration
 
 
 def _resp(rid, code, tests):
-    return Response(id=rid, instruction_id="i", instruction="", response="", tests="", code=code, test_code=tests,
-                    fewshot_ids=[])
+    """A record as the I->R stage makes it: the completion parsed, its runnable blocks kept."""
+    text = f"```python\n{code}\n```\n</response>\n\n<tests>\n```python\n{tests}\n```\n"
+    response, tests_text, code, test_code = parse_response(text)
+    return Response(id=rid, instruction_id="i", instruction="", response=response, tests=tests_text, code=code,
+                    test_code=test_code, fewshot_ids=[])
 
 
 NUMPY = _resp("np", "import numpy as np\n\ndef norm(v):\n    return float(np.sqrt(np.dot(v, v)))",

@@ -139,7 +139,7 @@ def test_a_key_changes_the_config_name_of_exactly_the_stages_annotated_for_it():
 def test_the_stages_read_what_the_pipeline_relies_on():
     s = C.STAGE_SECTIONS
     assert "sandbox" in s["execute"] and "sandbox" in s["evaluate"] and "sandbox" not in s["select"]
-    assert {"seeds.decontamination", "evaluate.data", "generate.fewshot_file"} <= set(s["select"])
+    assert {"seeds.decontamination", "evaluate.data", "generate.fewshot"} <= set(s["select"])
     assert "teacher" in s["seeds"] and "select" not in s["train"] and "train" not in s["evaluate"]
 
 

@@ -94,17 +94,51 @@ def test_parse_response_good():
 
 
 @pytest.mark.parametrize("text,why", [
-    ("no code at all\n</response>\n\n<tests>\n```python\nassert 1\n```", "no code block"),
+    ("no code at all\n</response>\n\n<tests>\n```python\nassert 1\n```", "response has no python block"),
     ("```python\ndef f(): pass\n```", "no tests section"),
-    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\nassert f()", "tests have no code block"),
-    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\nprint(f())\n```", "no assert"),
-    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\nassert f(", "tests have no code block"),
-    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\ndef test():\n    assert f()\n```", "only define"),
-    (GOOD + "</response>\n<tests>\n```python\nassert 2\n```", "several tests sections"),
+    # sanitize_data.py:92: exactly "</response>\n\n<tests>"
+    ("```python\ndef f(): pass\n```\n</response>\n<tests>\n```python\nassert f()\n```", "no tests section"),
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\nassert f()", "tests have no python block"),
+    # at least one ```python block on each side (sanitize_data.py:143-146): ```py or untagged is not one
+    ("```py\ndef f(): pass\n```\n</response>\n\n<tests>\n```python\nassert f()\n```", "response has no python block"),
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\n```\nassert f()\n```", "tests have no python block"),
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\n```python\nprint(f())\n```", "no assert"),
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\n```python\nassert f(", "tests have no python block"),
+    ("```python\ndef f(): pass\n```\n</response>\n\n<tests>\n```python\ndef test():\n    assert f()\n```", "only define"),
+    (GOOD + "</response>\n\n<tests>\n```python\nassert 2\n```", "several tests sections"),
 ])
 def test_parse_response_malformed(text, why):
     with pytest.raises(P.ParseError, match=why):
         P.parse_response(text)
+
+
+def test_a_bash_block_before_the_python_block_pairs_as_the_official():
+    """Issue 25's example: every fence is paired whatever its tag (utils.py:150-192), so the bash
+    block cannot shift the pairing of the python one."""
+    text = "First:\n```bash\npip install x\n```\nThen:\n```python\ndef f(x): ...```"
+    assert P.code_blocks(text) == ["pip install x", "def f(x): ..."]
+    assert P.code_blocks(text, "python") == ["def f(x): ..."]
+    assert P.code_blocks("```Python\nx = 1\n```\n```\ny\n```", "python") == ["x = 1"]
+    assert P.code_blocks("```python\nopen\n") == []                     # unclosed: no block
+
+
+def test_every_block_of_the_completion_runs_as_the_official():
+    """execution_filter.py:134-152 runs every block (any tag) of the response and of the tests;
+    the format check still needs a python block on each side."""
+    text = ("Install it:\n```bash\npip install x\n```\nThen:\n```python\ndef f(x):\n    return x\n```\n"
+            "</response>\n\n<tests>\n```python\nassert f(1) == 1\n```\nOutput:\n```\nok\n```\n")
+    _, _, code, tcode = P.parse_response(text)
+    assert code == "pip install x\n\ndef f(x):\n    return x"       # bash runs too, and fails (as the official)
+    assert tcode == "assert f(1) == 1\n\nok"
+
+
+def test_a_block_across_the_split_belongs_to_the_solution():
+    """The pairing is the whole completion's: an unclosed fence in the response swallows the split,
+    and the program that runs holds "</response>" (a syntax error, as in the official's one script)."""
+    text = ("```python\ndef f():\n    return 1\n```\n```\nnote\n</response>\n\n<tests>\n"
+            "```python\nassert f() == 1\n```\n")
+    _, _, code, tcode = P.parse_response(text)
+    assert "</response>" in code and tcode == ""
 
 
 def test_parse_response_ignores_text_past_a_missed_stop():
@@ -133,10 +167,62 @@ def test_close_open_fence():
     assert P.close_open_fence("```python\nx\n```\n") == "```python\nx\n```\n"
 
 
-def test_strip_main_input_removes_only_the_blocking_main_block():
+def test_runnable_block_cuts_a_main_that_reads_input_as_the_official():
+    """execution_filter.py:135-149: only in a block mentioning input, cut at the first main guard
+    (this exact spelling) to the end of the block; every block stripped."""
+    from selfalign.codeblocks import runnable_block
     code = ("def add(a, b):\n    return a + b\n\nif __name__ == '__main__':\n    x = int(input())\n"
             "\n    print(add(x, 1))\n\nVALUE = add(1, 2)\n")
-    out = P.strip_main_input(code)
-    assert "__main__" not in out and "input" not in out and "VALUE = add(1, 2)" in out and "def add" in out
-    keep = 'def f():\n    return 1\n\nif __name__ == "__main__":\n    print(f())\n'
-    assert P.strip_main_input(keep) == keep     # no input(): it cannot block, it stays (official)
+    assert runnable_block(code) == "def add(a, b):\n    return a + b"   # the rest of the block goes too
+    keep = '\ndef f():\n    return 1\n\nif __name__ == "__main__":\n    print(f())\n'
+    assert runnable_block(keep) == keep.strip()     # no input(): it cannot block, it stays
+    odd = "x = input\nif __name__=='__main__':\n    pass\n"
+    assert runnable_block(odd) == odd.strip()       # another spelling is not cut (as the official)
+
+
+# what Llama-3 writes after "### Response 2\n" (the official LLAMA3 variant)
+LLAMA3 = """Sum the list.
+
+```python
+def total(xs):
+    return sum(xs)
+```
+
+### Tests 2
+```python
+assert total([1, 2]) == 3
+```"""
+
+
+def test_llama3_variant_splits_its_tests_as_the_official():
+    """sanitize_data.py:93-122: "### Tests <digit>\\n" once, else the first of the listed phrases."""
+    resp, tests, code, tcode = P.parse_response(LLAMA3, llama3=True)
+    assert resp.endswith("```") and "### Tests" not in resp and tcode == "assert total([1, 2]) == 3"
+    assert code == "def total(xs):\n    return sum(xs)"
+    phrase = LLAMA3.replace("### Tests 2\n", "To test the function, run:\n")
+    _, tests, _, tcode = P.parse_response(phrase, llama3=True)
+    assert tests.startswith("To test the function") and tcode == "assert total([1, 2]) == 3"
+    with pytest.raises(P.ParseError, match="several tests sections"):
+        P.parse_response(LLAMA3 + "\n### Tests 3\n```python\nassert 1\n```", llama3=True)
+    with pytest.raises(P.ParseError, match="no tests section"):
+        P.parse_response(LLAMA3.replace("### Tests 2\n", ""), llama3=True)
+    with pytest.raises(P.ParseError, match="no tests section"):
+        P.parse_response(LLAMA3)                                        # the tagged parse needs the tags
+
+
+def test_llama3_prompt_numbers_its_sections(shots):
+    p = P.prompt_ir("Do X.", shots[:1], llama3=True)
+    assert p.startswith(P.SYSTEM_IR + P.LLAMA3_SYSTEM_SUFFIX + "\n\n## Example 1\n### Instruction 1 \n")
+    assert f"{shots[0].response}\n\n### Tests 1\n{shots[0].tests}\n\n## Example 2\n" in p
+    assert p.endswith("## Example 2\n### Instruction 2 \nDo X.\n\n### Response 2")
+
+
+def test_llama3_format_follows_the_generating_models_family(cfg):
+    from selfalign.generate import llama3_format
+    assert not llama3_format(cfg)                                        # gemma3
+    assert llama3_format({**cfg, "model": "llama3-8b"})
+    assert llama3_format({**cfg, "teacher": "llama3-8b"})
+    cfg["generate"]["responses"]["format"] = "llama3"
+    assert llama3_format(cfg)
+    cfg["generate"]["responses"]["format"] = "tagged"
+    assert not llama3_format({**cfg, "model": "llama3-8b"})

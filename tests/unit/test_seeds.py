@@ -55,14 +55,36 @@ def test_returns_value(code, keep):
     assert filters.returns_value(code) is keep
 
 
-def test_arg_count_lines_words_imports():
-    assert filters.n_args(GOOD) == 2 and filters.n_args('def f(*a, k=1, **kw):\n    """d"""\n    return 1') == 3
+def test_argument_check_lines_words_imports():
+    # filter_dataset.py:262-267 is a text check of `def ...():` lines, not an argument count
+    assert not filters.has_no_arg_def(GOOD)
+    assert filters.has_no_arg_def('import re\n\n\ndef f():\n    """d"""\n    return 1')
+    assert not filters.has_no_arg_def('def f() -> int:\n    """d"""\n    return 1')      # kept, as the official
+    assert not filters.has_no_arg_def('async def f():\n    """d"""\n    return 1')
+    assert not filters.has_no_arg_def('def f(*a, k=1, **kw):\n    """d"""\n    def g():\n        return 1\n    return g')
     assert filters.n_lines(GOOD) == 4
     assert filters.has_banned_word(GOOD + "    # Todo later\n", ["todo"]) and filters.has_banned_word("debug(x)", ["bug"])
     assert not filters.has_banned_word(GOOD, ["todo", "fixme", "bug"])
-    assert filters.uses_banned_import('def f(p):\n    """d"""\n    import os\n    return os.sep', ["os"])
-    assert filters.uses_banned_import('def f(p):\n    """d"""\n    return sys.argv', ["sys"])
-    assert not filters.uses_banned_import(GOOD, ["os", "sys"])
+    # filter_dataset.py:230-233, 248-251: lower-cased substrings `import X` / `from X`
+    assert filters.has_banned_import('import os\n\n\ndef f(p):\n    """d"""\n    return os.sep', ["os"])
+    assert filters.has_banned_import('def f(p):\n    """d"""\n    from Sys import argv\n    return argv', ["sys"])
+    assert filters.has_banned_import('import ossaudiodev\n\ndef f(p):\n    return p', ["os"])   # a substring
+    assert not filters.has_banned_import('def f(p):\n    """d"""\n    return sys.argv', ["sys"])  # no import line
+    assert not filters.has_banned_import(GOOD, ["os", "sys"])
+
+
+def test_stage_runs_the_filters_in_the_official_order(cfg):
+    """seed_gathering/README.md: near-dedup, then the return filter, autoimport, pyright
+    (high_quality_subset.py), then filter_dataset.py's text checks on the autoimported code: a seed
+    that uses `os` without importing it is caught by the import line autoimport adds."""
+    cfg["seeds"]["filters"].update(judge=False, typecheck=False)
+    uses_os = 'def here(name):\n    """Path of name in the current folder."""\n    return os.path.join(os.getcwd(), name)\n'
+    no_arg = 'def answer() -> int:\n    """The answer."""\n    return 42\n'
+    seeds, funnel = S.run_seed_stage(cfg, corpus=[("a.py", uses_os), ("b.py", GOOD), ("c.py", no_arg)])
+    steps = [(x["step"], x["dropped"]) for x in funnel.as_list()]
+    assert [n for n, _ in steps] == ["extracted", "dedup", "returns_value", "autoimport", "banned_words",
+                                     "banned_imports", "decontaminate", "max_lines", "min_args"]
+    assert dict(steps)["banned_imports"] == 1 and sorted(x.name for x in seeds) == ["answer", "scale"]
 
 
 def test_near_duplicate_pair_and_distinct_kept():
@@ -140,6 +162,18 @@ def test_stage_names_the_filter_that_emptied_it(cfg, tmp_path):
 def test_pyright_flags_errors_and_bisects():
     errs = typecheck.pyright_errors([GOOD, 'def f(x):\n    """d"""\n    return undefined_name + x\n'], batch_size=10)
     assert errs == [0, 1] or (errs[0] == 0 and errs[1] >= 1)
+
+
+@pytest.mark.skipif(__import__("shutil").which("node") is None,
+                    reason="needs the system package nodejs (pyright's runtime; without it pyright tries the network)")
+def test_pyright_runs_as_bare_pyright_in_the_harness_interpreter():
+    """high_quality_subset.py:38-46 runs `pyright` with no configuration: the default ("standard")
+    mode flags an incompatible override, which "basic" does not; third-party imports resolve
+    against the harness's interpreter (numpy is installed with it)."""
+    override = ('class A:\n    def m(self, x: int) -> int:\n        return x\n\n\nclass B(A):\n'
+                '    def m(self, x: str) -> str:\n        return x\n\n\ndef make(a):\n    """d"""\n    return B()\n')
+    uses_numpy = 'import numpy as np\n\n\ndef total(v):\n    """d"""\n    return float(np.sum(v))\n'
+    assert typecheck.pyright_errors([override, uses_numpy], batch_size=10) == [1, 0]
 
 
 def test_judge_prompt_is_the_official_issue_thread():
@@ -308,3 +342,16 @@ def test_judge_counts_answers_and_prompts_too_long():
     fake = _FakeJudge([" Yes"] * 4)
     judge.judge_seeds(fake, seeds, 7, 1, 5, 42, shuffle=True)
     assert len({p[:p.rindex("<issue_start>")] for p in fake.prompts}) > 1
+
+
+def test_mbpp_and_ds1000_strings_are_used_unstripped(tmp_path):
+    """src/star_align/decontamination/benchmark_data.py:31-41, 65-72 use MBPP texts and solutions and
+    DS-1000 prompts as they are (only HumanEval's and GSM8K's are stripped)."""
+    import json
+
+    from selfalign.decontam import benchmark_strings
+    (tmp_path / "mbpp.jsonl").write_text(json.dumps({"task_id": 11, "text": "Sum a list. ", "code": "def s(l):\r\n  return sum(l)\r\n"}))
+    (tmp_path / "ds.jsonl").write_text(json.dumps({"prompt": "Problem:\nSort a frame.\n<code>\nBEGIN SOLUTION\n<code>"}))
+    strings, _ = benchmark_strings(["mbpp", "ds1000"], {"mbpp": str(tmp_path / "mbpp.jsonl"), "ds1000": str(tmp_path / "ds.jsonl")})
+    assert strings["mbpp_docstrings"] == ["Sum a list. "] and strings["mbpp_solutions"] == ["def s(l):\r\n  return sum(l)\r\n"]
+    assert strings["ds1000_prompts"] == ["Problem:\nSort a frame.\n<code>\n"]

@@ -20,8 +20,11 @@ def tok(tmp_path_factory):
 def test_prompt_tokens_are_masked_and_response_learned(tok):
     from selfalign.prompts import sft_prompt
     from selfalign.train import encode_example
+    from selfalign.train.data import prompt_ids
     enc = encode_example(tok, "Add two numbers.", "```python\ndef add(a, b):\n    return a + b\n```", 512, "drop")
-    n_prompt = len(tok(sft_prompt("Add two numbers."))["input_ids"])
+    n_prompt = len(prompt_ids(tok, "Add two numbers."))
+    assert n_prompt == len(tok(sft_prompt("Add two numbers."), add_special_tokens=False)["input_ids"]) + \
+        (tok.bos_token_id is not None)
     assert enc.labels[:n_prompt] == [-100] * n_prompt
     assert enc.labels[n_prompt:] == enc.input_ids[n_prompt:]
     assert enc.input_ids[-1] == tok.eos_token_id and enc.labels[-1] == tok.eos_token_id
