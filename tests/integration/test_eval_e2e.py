@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from selfalign.backends.base import Completion
+from selfalign.backends.base import Backend, Completion
 from selfalign.evaluate import loader, parse_name
 from selfalign.evaluate.base import instruct_prompt
 
@@ -27,7 +27,6 @@ from selfalign.config import REPO_ROOT
 
 BENCHDATA = Path(os.environ.get("SELFALIGN_BENCHDATA", REPO_ROOT.parent / "shared" / "benchdata"))   # as tests/calibration
 
-from selfalign.backends.base import Backend  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
