@@ -70,7 +70,7 @@ def test_bad_ablation_override_is_named():
 
 
 def test_shipped_configs_are_valid():
-    for name in ("config.yaml", "ci.yaml", "paper.yaml", "cpu-qwen.yaml"):
+    for name in ("config.yaml", "ci.yaml", "paper.yaml", "cpu-qwen.yaml", "cpu-self.yaml", "cpu-replication.yaml"):
         path = C.REPO_ROOT / "config" / name
         if path.exists():
             C.experiment_configs(C.load(path))

@@ -23,15 +23,16 @@ def jobs(out: str) -> dict:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
-@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/ci.yaml", "config/cpu-qwen.yaml"])
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/ci.yaml", "config/cpu-self.yaml",
+                                        "config/cpu-self.yaml config/cpu-qwen.yaml"])
 def test_cpu_configs_dry_run(configfile, tmp_path):
     extra = []
-    if configfile == "config/cpu-qwen.yaml":   # it takes the default run's seeds: there they are
-        seeds = tmp_path / "default-run" / "seeds.jsonl"
+    if configfile.endswith("cpu-qwen.yaml"):   # it takes cpu-self's seeds: there they are
+        seeds = tmp_path / "cpu-self-run" / "seeds.jsonl"
         seeds.parent.mkdir()
         seeds.write_text("")
         extra = [f"seeds={{file: {seeds}}}"]
-    out = dry("--configfile", configfile, "--config", f"results_dir={tmp_path}/results", *extra)
+    out = dry("--configfile", *configfile.split(), "--config", f"results_dir={tmp_path}/results", *extra)
     assert out.returncode == 0, out.stderr[-2000:]
     j = jobs(out.stdout)
     for rule in ("seeds", "concepts", "instructions", "responses", "execute", "select", "train", "eval_generate_base",
@@ -42,11 +43,11 @@ def test_cpu_configs_dry_run(configfile, tmp_path):
 def test_another_runs_seeds_are_an_input_that_must_exist(tmp_path):
     """seeds.file naming another run's seeds.jsonl: no rule of this config makes it again (its
     {model} is not this experiment's generator), so a dry run without it names the file."""
-    out = dry("--configfile", "config/cpu-qwen.yaml", "--config", f"results_dir={tmp_path}/results",
-              f"seeds={{file: {tmp_path}/results/selfalign/gemma3-270m/seeds.jsonl}}")
+    out = dry("--configfile", "config/cpu-self.yaml", "config/cpu-qwen.yaml", "--config", f"results_dir={tmp_path}/results",
+              f"seeds={{file: {tmp_path}/results/cpu-self/gemma3-270m/seeds.jsonl}}")
     assert out.returncode != 0
     assert "Missing input files for rule seeds" in out.stderr + out.stdout
-    assert f"{tmp_path}/results/selfalign/gemma3-270m/seeds.jsonl" in out.stderr + out.stdout
+    assert f"{tmp_path}/results/cpu-self/gemma3-270m/seeds.jsonl" in out.stderr + out.stdout
 
 
 def test_a_model_that_is_not_the_experiments_has_no_rule(tmp_path):
