@@ -75,13 +75,18 @@ def _pin(extra: str, name: str) -> str:
     return next(r.split("==")[1].split()[0] for r in reqs if r.startswith(f"{name}=="))
 
 
-def check_vllm(cfg: dict) -> Finding:
-    pin = _pin("gpu", "vllm")
+def _installed_pin(label: str, dist: str, extra: str, missing: str, note: str = "") -> Finding:
+    """Whether ``dist`` is installed at the version pyproject.toml's ``extra`` pins."""
+    pin = _pin(extra, dist)
     try:
-        have = md.version("vllm")
+        have = md.version(dist)
     except md.PackageNotFoundError:
-        return Finding("vllm", False, f"not installed (pin {pin}): pip install -e '.[gpu,train,eval]'")
-    return Finding("vllm", have == pin, f"{have} (pin {pin})")
+        return Finding(label, False, f"not installed (pin {pin}{missing})")
+    return Finding(label, have == pin, f"{have} (pin {pin}{note})")
+
+
+def check_vllm(cfg: dict) -> Finding:
+    return _installed_pin("vllm", "vllm", "gpu", "): pip install -e '.[gpu,train,eval]'")
 
 
 def _run_models(cfg: dict) -> list:
@@ -155,12 +160,8 @@ def check_disk(cfg: dict) -> Finding:
 
 
 def check_slurm_plugin(cfg: dict) -> Finding:
-    pin = _pin("test", "snakemake-executor-plugin-slurm")
-    try:
-        have = md.version("snakemake-executor-plugin-slurm")
-    except md.PackageNotFoundError:
-        return Finding("SLURM executor plugin", False, f"not installed (pin {pin}; profiles/slurm needs it)")
-    return Finding("SLURM executor plugin", have == pin, f"{have} (pin {pin}; profiles/slurm sets tasks_per_gpu=0 for it)")
+    return _installed_pin("SLURM executor plugin", "snakemake-executor-plugin-slurm", "test",
+                          "; profiles/slurm needs it)", "; profiles/slurm sets tasks_per_gpu=0 for it")
 
 
 CONFIG_CHECKS = (check_driver, check_vllm, check_gpus, check_hub, check_data, check_disk, check_slurm_plugin)
