@@ -86,7 +86,7 @@ def _installed_pin(label: str, dist: str, extra: str, missing: str, note: str = 
 
 
 def check_vllm(cfg: dict) -> Finding:
-    return _installed_pin("vllm", "vllm", "gpu", "): pip install -e '.[gpu,train,eval]'")
+    return _installed_pin("vllm", "vllm", "gpu", "; pip install -e '.[gpu,train,eval]'")
 
 
 def _run_models(cfg: dict) -> list:
