@@ -8,6 +8,17 @@ TEST_WORKERS ?= 2
 # tests/unit/test_crash_fails_fast.py runs a crashing test with exactly these (`make -s pytest-flags`)
 PYTEST_FLAGS = -ra -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
+# SELFALIGN_FRESH=1 make test|run: what a fresh machine does: every cache (llama.cpp wheel, benchmark
+# environments, models, the tests' caches) in a new empty directory, no pip cache, a new venv
+# (scripts/setup.sh). Nothing of the developer's caches is used, or changed.
+ifeq ($(SELFALIGN_FRESH),1)
+export XDG_CACHE_HOME := $(shell mktemp -d -t selfalign-fresh.XXXXXX)
+export SELFALIGN_TEST_CACHE := $(XDG_CACHE_HOME)
+export SELFALIGN_BENCH_ENVS := $(XDG_CACHE_HOME)/selfalign/bench-envs
+export PIP_NO_CACHE_DIR := 1
+$(info SELFALIGN_FRESH=1: every cache in $(XDG_CACHE_HOME))
+endif
+
 .PHONY: setup setup-test bench-envs paper-data run test smoke dry clean pytest-flags
 # `make run` needs bubblewrap, util-linux and node; the tests also want slurm-wlm + munge (for the
 # one SLURM test, skipped with the reason without them or without root).

@@ -24,7 +24,8 @@
 #      local wheel is already findable) on machines without an NVIDIA GPU, so a CPU install never
 #      downloads CUDA libraries; PyPI's default (CUDA) build where `nvidia-smi -L` lists a GPU.
 #      SELFALIGN_TORCH=cpu|cuda overrides the detection; SELFALIGN_TORCH_INDEX the CPU index.
-# SELFALIGN_FRESH=1: what a fresh machine does: a new venv, an empty wheel cache, no pip cache.
+# SELFALIGN_FRESH=1: what a fresh machine does: a new venv, no pip cache, and an empty wheel cache
+# (`SELFALIGN_FRESH=1 make test` puts every cache in a new directory; see the Makefile).
 # Options: --cluster (cluster packages too), --system-only (step 1 only), --torch-args (print
 # the pip arguments step 4 would add for torch, and exit), --llama-key (print the llama.cpp
 # build's cache directory and flags, and exit), --check-llama (exit non-zero unless the venv's
@@ -55,7 +56,12 @@ case "${SELFALIGN_TORCH:-auto}" in
   *) echo "setup: SELFALIGN_TORCH must be cpu, cuda or auto, not $SELFALIGN_TORCH" >&2; exit 2 ;;
 esac
 if [ "$FRESH" = 1 ] && [ "$MODE" = all ]; then
-  WHEELS=$(mktemp -d -t selfalign-fresh-wheels.XXXXXX)
+  # `SELFALIGN_FRESH=1 make test` gives every cache a new empty XDG_CACHE_HOME (Makefile); run by
+  # hand, the wheel cache must be empty too, or this would not be a fresh machine's install
+  if [ -n "$(ls -A "$WHEELS" 2>/dev/null)" ]; then
+    echo "setup: SELFALIGN_FRESH=1 needs an empty wheel cache, and $WHEELS is not: run it as SELFALIGN_FRESH=1 make test (or make run), or set XDG_CACHE_HOME to an empty directory" >&2
+    exit 2
+  fi
   export PIP_NO_CACHE_DIR=1
 fi
 t0=$(date +%s)
