@@ -272,7 +272,7 @@ def test_workflow_runs_as_slurm_jobs(slurm, tmp_path):
     """The model and seed stages of our Snakefile, each a SLURM job with its declared resources."""
     target = "results/slurm/gemma3-270m/seeds.jsonl"
     cfg = tmp_path / "slurm.yaml"
-    cfg.write_text("experiment: slurm\ncorpus: {max_files: 60}\n"
+    cfg.write_text("experiment: slurm\nteacher: null\ncorpus: {max_files: 60}\n"
                    "seeds: {pool: 0, count: 3, filters: {judge: false, typecheck: false}}\n")
     out = subprocess.run(_snakemake(slurm, tmp_path, cfg, "--", target), env=slurm.env, capture_output=True, text=True)
     assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
@@ -290,7 +290,7 @@ def test_gpu_rule_job_requests_its_gpu(slurm, tmp_path):
     (tmp_path / "results" / "_models").mkdir(parents=True)
     (tmp_path / "results" / "_models" / f"{model}.json").write_text("{}")   # its weights: not needed to submit
     cfg = tmp_path / "gpu.yaml"
-    cfg.write_text(f"experiment: gpu\nmodel: {model}\n")
+    cfg.write_text(f"experiment: gpu\nmodel: {model}\nteacher: null\n")
     proc = subprocess.Popen(_snakemake(slurm, tmp_path, cfg, "--set-resources", "seeds:slurm_partition=gpu",
                                        "--rerun-triggers", "mtime", "--", f"results/gpu/{model}/seeds.jsonl"),
                             env=slurm.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -330,7 +330,7 @@ def _plan(model: str, stage: str, extra: dict | None = None):
     """The plan of a job as the Snakefile makes it (config/config.yaml, then the test's config)."""
     from selfalign.config import deep_merge, read_yaml
     from selfalign.workflow import Workflow
-    cfg = deep_merge(read_yaml(REPO_ROOT / "config" / "config.yaml"), {"experiment": "x", "model": model, **(extra or {})})
+    cfg = deep_merge(read_yaml(REPO_ROOT / "config" / "config.yaml"), {"experiment": "x", "model": model, "teacher": None, **(extra or {})})
     return Workflow(cfg).plan("x", stage)
 
 
@@ -344,7 +344,7 @@ def test_a_4_gpu_training_job_is_one_task_that_sees_4_gpus_and_starts_4_processe
     extra = {"train": {"method": "full", "gpus": 4, "min_examples": 0, "batch_size": 1, "effective_batch_size": 8},
              "cluster": {"gpus_per_node": 4}}
     cfg = tmp_path / "gpu4.yaml"
-    cfg.write_text(f"experiment: {exp}\nmodel: {model}\n"
+    cfg.write_text(f"experiment: {exp}\nmodel: {model}\nteacher: null\n"
                    "train: {method: full, gpus: 4, min_examples: 0, batch_size: 1, effective_batch_size: 8}\n"
                    "cluster: {gpus_per_node: 4}\n")
     plan = _plan(model, "train", extra)
