@@ -362,8 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", help="the model sheet row to load (default: the config's model)")
     sp.add_argument("--tokens", type=int, default=32, help="greedy tokens per prompt (default 32)")
     sp.add_argument("--prompts", type=int, default=8, help="how many of the fixed prompts (1-8, default 8)")
-    sp.add_argument("--agreement", action="store_true",
-                    help="also compare the greedy tokens with transformers on the same checkpoint (fp32)")
+    sp.add_argument("--agreement", action=argparse.BooleanOptionalAction, default=None,
+                    help="compare the greedy tokens with transformers on the same checkpoint (fp32; default: for vllm)")
     sp.add_argument("--json", action="store_true", help="one JSON line instead of text")
     return p
 
