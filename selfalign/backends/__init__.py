@@ -30,21 +30,24 @@ def backend_class(name: str) -> type[Backend]:
 
 
 def backend_name(cfg: dict, spec: "ModelSpec") -> str:
-    """The backend that serves ``spec`` under ``cfg``: its sheet row's, or the openai client when
-    ``backend.base_url`` points at a server (vLLM rows run in-process all the same)."""
-    if spec.backend == "openai" or (cfg["backend"].get("base_url") and spec.backend != "vllm"):
+    """The backend that serves ``spec`` under ``cfg``: ``backend.name`` if set, else its sheet
+    row's; the openai client when ``backend.base_url`` points at a server (vLLM runs in-process
+    all the same)."""
+    name = cfg["backend"].get("name") or spec.backend
+    if name == "openai" or (cfg["backend"].get("base_url") and name != "vllm"):
         return "openai"
-    return spec.backend
+    return name
 
 
 def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | None = None,
                  model_path: str | None = None, n_threads: int | None = None,
                  overrides: dict | None = None) -> Backend:
     """The backend for the config's model (or ``spec``), weights provisioned: the one way a model
-    is built. ``model_path``: a trained HF checkpoint (full fine-tuning), used by every backend but
-    llama.cpp, which loads the GGUF base with ``lora_path`` instead; ``n_threads``: llama.cpp's CPU
-    threads; ``overrides``: ``backend`` settings for this one model (e.g. the export check's)."""
-    from ..model import get_spec, provision
+    is built. ``model_path``: a trained HF checkpoint (full fine-tuning, or a LoRA merged for
+    vLLM), used by every backend but llama.cpp, which loads the GGUF base with ``lora_path``
+    instead; ``n_threads``: llama.cpp's CPU threads; ``overrides``: ``backend`` settings for this
+    one model (e.g. the export check's)."""
+    from ..model import cache_dir, get_spec, hf_checkpoint, provision
 
     if overrides:
         cfg = {**cfg, "backend": {**cfg["backend"], **overrides}}
@@ -55,7 +58,11 @@ def load_backend(cfg: dict, spec: "ModelSpec | None" = None, lora_path: str | No
     if name == "llamacpp":
         return backend_class(name).from_config(str(provision(spec, cfg)), cfg, spec=spec, lora_path=lora_path,
                                                n_threads=n_threads)
-    path = model_path or str(provision(spec, cfg))
+    path = model_path
+    if path is None:
+        weights = provision(spec, cfg)
+        # a GGUF row served by vLLM: its HF conversion (fp32, made once; the checkpoint training reads)
+        path = str(hf_checkpoint(spec, weights, cache_dir(cfg)) if spec.is_gguf else weights)
     return backend_class(name).from_config(path, cfg, spec=spec, lora_path=lora_path)
 
 

@@ -19,6 +19,7 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0      # prompt tokens served from the KV/prefix cache, where known
+    token_ids: list[int] | None = None   # the generated ids, where the backend gives them (vLLM): doctor compares them
 
 
 @dataclass

@@ -13,6 +13,7 @@ import json
 import logging
 from pathlib import Path
 
+from ..backends import backend_name
 from .base import Benchmark, DataMissing, Problem, instruct_prompt
 from .samples import meta_path
 
@@ -97,7 +98,8 @@ def generate_samples(cfg: dict, benchmark: str, variant: str, out: str | Path, t
         finally:
             backend.close()
     writer.finish(out)
-    meta = {**base_meta, "model": spec.name, "prompt_style": style, "template_bos": bos, "limit": e["limit"] or None,
+    meta = {**base_meta, "model": spec.name, "backend": backend_name(cfg, spec), "prompt_style": style,
+            "template_bos": bos, "limit": e["limit"] or None,
             "sampling": {**proto, "seed": cfg["seed"]}, "stop": stop, "model_info": model_info(spec, weights),
             "lora": lora, "generation": stats, "problems": len(problems)}
     _write_meta(out, meta)

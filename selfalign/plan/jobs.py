@@ -174,7 +174,11 @@ def vllm_plan(cfg: dict, spec, job: str, cluster: Cluster | None = None) -> JobP
     """A generation or evaluation job on vLLM: tensor parallel = the sheet's gpus column, context
     min(backend.n_ctx, the sheet's), backend.gpu_memory_utilization of each GPU."""
     cluster = cluster or Cluster.from_cfg(cfg)
-    arch, b = arch_for(spec), cfg["backend"]
+    from ..backends.vllm import DEVICE_DEFAULTS
+
+    arch, b = arch_for(spec), dict(cfg["backend"])
+    if b["gpu_memory_utilization"] is None:    # null: vLLM's GPU default (the plan is for GPUs)
+        b["gpu_memory_utilization"] = DEVICE_DEFAULTS["cuda"]["gpu_memory_utilization"]
     tp, context = max(1, spec.gpus), min(b["n_ctx"], spec.context)
     m = vllm_memory(arch, tp=tp, context=context, gpu_mem=cluster.gpu_mem_gb * GIB, utilization=b["gpu_memory_utilization"])
     detail = " + ".join(f"{k} {m[k] / GIB:.1f}" for k in ("weights", "workspace", "cuda graphs", "runtime", "kv (one sequence)"))

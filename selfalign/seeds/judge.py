@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 from typing import Callable
 
+from ..backends.base import PROMPT_TOO_LONG
 from ..records import Seed
 from . import SeedError
 
@@ -77,7 +78,9 @@ def judge_seeds(backend, seeds: list[Seed], shots: int, votes: int, max_tokens: 
                             stop=["\n"], seed=seed, progress=(lambda i, c: progress(1)) if progress else None)
     keep, counts = [], {"unparseable_answers": 0, "prompt_too_long": 0}
     for comps in outs:
-        if all(c.finish_reason == "length" and not c.text and not c.completion_tokens for c in comps):
+        # over the context: vLLM does not send it (PROMPT_TOO_LONG), llama.cpp answers no token
+        if all(c.finish_reason == PROMPT_TOO_LONG or (c.finish_reason == "length" and not c.text
+                                                     and not c.completion_tokens) for c in comps):
             counts["prompt_too_long"] += 1
             keep.append(False)
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from ..backends import backend_name
 from ..prompts import sft_prompt
 from ..records import write_json_atomic
 from . import TrainError
@@ -12,7 +13,8 @@ from . import TrainError
 
 def export(cfg: dict, spec, weights: Path, model, tok, out_dir: Path, trainer) -> dict:
     """CPU/GGUF models: a GGUF LoRA adapter for llama.cpp (verified against transformers).
-    Hub/local HF models: an HF checkpoint (merged) that vLLM loads. Written once, by rank 0; a
+    Hub/local HF models, and GGUF models served by vLLM (``backend.name``): an HF checkpoint
+    (merged) that vLLM loads. Written once, by rank 0; a
     full fine-tune is saved through the Trainer, which gathers FSDP shards to rank 0 first."""
     info: dict = {}
     main = trainer.is_world_process_zero()
@@ -29,7 +31,7 @@ def export(cfg: dict, spec, weights: Path, model, tok, out_dir: Path, trainer) -
         return info
     if not main:
         return info
-    if spec.is_gguf:
+    if spec.is_gguf and backend_name(cfg, spec) != "vllm":
         adapter = out_dir / "adapter.gguf"
         write_gguf_lora(model, spec.family, cfg["train"]["lora_alpha"], adapter)
         info["adapter"] = str(adapter)
@@ -90,7 +92,7 @@ def write_gguf_lora(model, family: str, alpha: float, path: Path) -> int:
 
 
 # llama.cpp as the check runs it, whatever the run's backend settings: a small context, all cores
-VERIFY_BACKEND = {"n_ctx": 1024, "n_batch": 512, "parallel": 8, "base_url": None}
+VERIFY_BACKEND = {"n_ctx": 1024, "n_batch": 512, "parallel": 8, "base_url": None, "name": None}
 
 
 def verify_export(cfg: dict, weights: Path, adapter: Path, model, tok, n_prompts: int) -> dict:

