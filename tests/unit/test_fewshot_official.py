@@ -11,6 +11,7 @@ final right-strip of :553. It runs on the official file from ../shared/reference
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.server
 import os
@@ -175,9 +176,11 @@ def served():
     """The official file's folder on a local HTTP server (offline: 127.0.0.1 only)."""
     if not OFFICIAL.is_file():
         pytest.skip(f"official few-shot file not at {OFFICIAL} (SELFALIGN_OFFICIAL)")
-    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(OFFICIAL_DIR), **kw)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.RequestHandlerClass.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(OFFICIAL_DIR)))
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/{OFFICIAL.name}", server
