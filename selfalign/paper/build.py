@@ -36,8 +36,10 @@ def build_paper(cfg: dict, results_dir: str | Path, paper_dir: str | Path, figur
         (paper_dir / f"{t.name}.md").write_text(t.markdown())
         (paper_dir / f"{t.name}.tex").write_text(t.latex())
     figs = []
-    figs += fig_funnel(res, main, cfg["model"], f"seed {cfg['seed']}", figures_dir)
-    figs += fig_pass_rate(res, main, cfg["model"], figures_dir)
+    # the data's funnel and pass rates are the generator's records (the teacher's, in a teacher setting)
+    gen = cfg.get("teacher") or cfg["model"]
+    figs += fig_funnel(res, main, gen, f"seed {cfg['seed']}", figures_dir)
+    figs += fig_pass_rate(res, main, gen, figures_dir)
     figs += fig_scale(ref, res, main, sheet, figures_dir)
     figs += fig_ablation(ref, res, exps, cfg["model"], figures_dir)
     figs += fig_cpu_models(res, main, figures_dir)

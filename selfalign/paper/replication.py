@@ -14,8 +14,8 @@ def replication_arms(res: Results, cfg_exps: dict, student: str) -> list[dict]:
     """One arm per experiment that trains ``student``: whose data (the teacher's or its own), the
     selection mode, the SFT pairs, and HumanEval pass@1 ± SE with each prompt style."""
     arms = [{"arm": f"{student} base (no SFT)", "data": "—", "mode": "—", "pairs": None,
-             "instruct": measured(res.evals, "", student, "base", "humaneval@instruct")
-             or measured(res.evals, "", student, "base", "humaneval"),
+             # only what was measured with that prompt (evaluate.extra_styles: base adds it)
+             "instruct": measured(res.evals, "", student, "base", "humaneval@instruct"),
              "completion": measured(res.evals, "", student, "base", "humaneval"), "exp": None}]
     for teacher in sorted({c["teacher"] for c in cfg_exps.values() if c.get("teacher") and c["teacher"] != student
                            and c["evaluate"]["teacher_eval"] != "none"}):
@@ -50,11 +50,15 @@ def replication_reading(arms: list[dict], student: str) -> str:
         strict = sep(teacher["pass"], teacher["fail"])
         lines.append(f"pass ≥ random ≥ fail {order} on the point estimates ({p.value:.1f} / {r.value:.1f} / {f.value:.1f}); "
                      f"pass is {'' if strict else 'not '}above fail by more than two standard errors.")
-    base = arms[0]["instruct"]
+    # the SFT model against its base with the same prompt; without a base score for the instruction
+    # prompt (evaluate.extra_styles: none), against the base's completion prompt, and said so
+    b = arms[0]
+    base, style = (b["instruct"], "") if b["instruct"] else (b["completion"], " (completion prompt: the base was not scored with the instruction prompt)")
     for a in arms[1:]:
         if a["exp"] and a["instruct"] and base:
-            moved = sep(a, arms[0]) or sep(arms[0], a)
-            lines.append(f"{a['exp']}: instruction-prompt pass@1 {a['instruct'].value:.1f} vs base {base.value:.1f} — "
+            ref = {"instruct": base}
+            moved = sep(a, ref) or sep(ref, a)
+            lines.append(f"{a['exp']}: instruction-prompt pass@1 {a['instruct'].value:.1f} vs base {base.value:.1f}{style} — "
                          f"{'moved' if moved else 'not moved'} beyond two standard errors.")
     return " ".join(lines)
 
