@@ -102,6 +102,15 @@ def revision(run_dir: Path) -> str:
     return ", ".join(sorted(revs)) or "unknown"
 
 
+def _text_or_file(s: str) -> str:
+    """``s`` itself, or the contents of the file it names (a long sentence is no file name: the OS
+    refuses it with ENAMETOOLONG rather than saying it does not exist)."""
+    try:
+        return Path(s).read_text().strip() if Path(s).is_file() else s
+    except OSError:
+        return s
+
+
 def publish(run_dir: str | Path, out: str | Path, title: str, tables: list[str], figures: list[str],
             configs: list[str], intro: str = "") -> Path:
     """Write ``out`` (markdown) and its assets folder (``<out stem>/``) from the finished run."""
@@ -113,7 +122,7 @@ def publish(run_dir: str | Path, out: str | Path, title: str, tables: list[str],
     parts = [f"# {title}", "", "*Written by `python -m selfalign publish` from the run's own files; nothing "
              "here is typed by hand.*", ""]
     if intro:
-        parts += [Path(intro).read_text().strip() if Path(intro).is_file() else intro, ""]
+        parts += [_text_or_file(intro), ""]
     parts += [f"- run directory: `{run_dir}`", f"- configs: {', '.join(f'`{c}`' for c in configs)}",
               f"- git revision recorded by the results: `{revision(run_dir)}`", ""]
     for t in tables:

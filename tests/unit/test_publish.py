@@ -42,3 +42,12 @@ def test_publish_writes_the_page_from_the_runs_files(tmp_path):
     # per stage: the two responses jobs summed (shards count with their stage), evaluation apart
     assert "| responses | 2 | 11.0 | 20.0 |" in md and "| evaluate: generate | 1 | 5.0 | 9.7 |" in md
     assert "| **all jobs** | 3 | 16.0 | 29.7 |" in md
+
+
+def test_an_intro_longer_than_a_file_name_is_text():
+    """--intro takes text or a file; a paragraph is longer than any file name (ENAMETOOLONG)."""
+    from selfalign.report.publish import _text_or_file
+    long = "A paragraph of prose. " * 20
+    assert _text_or_file(long) == long
+    from pathlib import Path
+    assert _text_or_file(__file__) == Path(__file__).read_text().strip()
