@@ -76,9 +76,12 @@ def main() -> None:
     for k, (name, spec) in enumerate(sets.items()):       # half the instructions from each set
         cfg["generate"]["fewshot"] = spec
         part = seeds[:half] if k == 0 else seeds[half:]
-        run_stage("concepts", cfg, part, factory, out / f"concepts.{name}.jsonl")
+        # a finished stage's file is reused as it is (run_stage resumes only from its work file)
+        if not (out / f"concepts.{name}.jsonl").exists():
+            run_stage("concepts", cfg, part, factory, out / f"concepts.{name}.jsonl")
         concepts = [c for c in read_records(out / f"concepts.{name}.jsonl", Concepts) if c.ok]
-        run_stage("instructions", cfg, concepts, factory, out / f"instructions.{name}.jsonl")
+        if not (out / f"instructions.{name}.jsonl").exists():
+            run_stage("instructions", cfg, concepts, factory, out / f"instructions.{name}.jsonl")
         instructions += [i for i in read_records(out / f"instructions.{name}.jsonl", Instruction) if i.ok]
     instructions = instructions[: a.instructions]
     t_ins = time.perf_counter() - t0
@@ -89,7 +92,8 @@ def main() -> None:
     for name, spec in sets.items():
         cfg["generate"]["fewshot"] = spec
         t = time.perf_counter()
-        run_stage("responses", cfg, instructions, factory, out / f"responses.{name}.jsonl")
+        if not (out / f"responses.{name}.jsonl").exists():
+            run_stage("responses", cfg, instructions, factory, out / f"responses.{name}.jsonl")
         t_gen = time.perf_counter() - t
         responses = read_records(out / f"responses.{name}.jsonl", Response)
         run_executions(cfg, responses, out / f"executions.{name}.jsonl")
