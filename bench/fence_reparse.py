@@ -2,12 +2,13 @@
 I->R completion of the given responses files is parsed by two versions of the code (each a
 checkout on PYTHONPATH in its own process), each version's programs run in today's sandbox, and
 today's selection picks the SFT pairs from each. Prints parsed / passing / instructions with a
-pass / SFT pairs for both versions and what moved. Issue 25 ran it on bench/fewshot_yield.py's
-samples with the parser of commit 298e3ef against the official one:
+pass / SFT pairs for both versions and what moved. Its input is a folder of responses.<name>.jsonl
+and instructions.<name>.jsonl (bench/fewshot_yield.py's output, or copies of a run's stage files).
+Run on the CPU replication's teacher samples (355, commit 059a858) with the parser of commit
+298e3ef before issue 25 and today's: docs/evidence/fence-reparse-replication.json.
 
     git archive 298e3ef | tar -x -C /tmp/before
-    python bench/fence_reparse.py --before /tmp/before --dir bench-out/fewshot_yield \
-        --official ../shared/reference/official/self-ossinstruct-fewshot.txt [--out FILE]
+    python bench/fence_reparse.py --before /tmp/before --dir DIR [--official FILE] [--out FILE]
 """
 from __future__ import annotations
 
