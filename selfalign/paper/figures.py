@@ -2,6 +2,7 @@
 no timestamps in the files."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from .ablations import table_exec_filter
@@ -164,22 +165,32 @@ def fig_cpu_models(res: Results, exp: str, figures_dir: Path) -> list[Path]:
 
 
 def fig_cpu_replication(ref, res: Results, cfg_exps: dict, student: str, figures_dir: Path) -> list[Path]:
-    fig, ax = _fig(f"{student}: base vs SFT arms on HumanEval (± SE), beside the paper's exec-filter ablation")
+    fig, ax = _fig(f"{student}: base vs SFT arms on HumanEval (± SE),\nbeside the paper's exec-filter ablation")
     arms = replication_arms(res, cfg_exps, student)
     if not any(a["instruct"] or a["completion"] for a in arms):
         _no_data(ax, "no replication results")
         return _save(fig, figures_dir, "cpu_replication")
     xs = range(len(arms))
-    for off, key, shade, hatch in ((-0.3, "instruct", "0.35", ""), (-0.1, "completion", "0.6", "..")):
+    for off, key, shade, hatch in ((-0.22, "instruct", "0.35", ""), (0.0, "completion", "0.6", "..")):
         ax.bar([x + off for x in xs], [num(a[key]) or 0 for a in arms], 0.2,
                yerr=[(a[key].se or 0) if a[key] else 0 for a in arms], capsize=3, color=shade, edgecolor="black",
                hatch=hatch, label=f"ours, {key} prompt")
     paper = [ref_value(ref, "ablation_exec_filter", REPLICATION_PAPER.get(a["mode"], "")) if a["data"] != student else None
              for a in arms]
-    ax.bar([x + 0.15 for x in xs], [v or 0 for v in paper], 0.2, color="0.85", edgecolor="black", hatch="//",
+    ax.bar([x + 0.22 for x in xs], [v or 0 for v in paper], 0.2, color="0.85", edgecolor="black", hatch="//",
            label="paper (CodeQwen1.5-7B, HumanEval+)")
     ax.set_xticks(list(xs))
-    ax.set_xticklabels([a["arm"].split(": ")[-1] for a in arms], fontsize=7, rotation=12)
+    ax.set_xticklabels([arm_label(a, student) for a in arms], fontsize=7)
     ax.set_ylabel("pass@1 (%)")
     ax.legend(fontsize=7)
     return _save(fig, figures_dir, "cpu_replication")
+
+
+def arm_label(arm: dict, student: str) -> str:
+    """A short tick label under its own bars: the experiment, its selection and data size (the
+    full arm names, rotated, ran under the neighbouring groups)."""
+    if not arm["exp"]:
+        return textwrap.fill(arm["arm"], 15)
+    source = "own data" if arm["data"] == student else "teacher data"
+    pairs = "?" if arm["pairs"] is None else arm["pairs"]
+    return f"{arm['exp']}\n{source}\n{arm['mode']}, {pairs} pairs"

@@ -6,7 +6,7 @@ import pytest
 from selfalign import paper
 from selfalign.paper import ablations
 from selfalign.paper import results as R
-from selfalign.config import resolve
+from selfalign.config import experiment_configs, resolve
 
 
 def _write(path, obj):
@@ -169,6 +169,15 @@ def test_cpu_replication_table_reads_the_arms(tmp_path):
     assert "pass is above fail by more than two standard errors" in md
     assert "repl-pass: instruction-prompt pass@1 9.0 vs base 0.0 — moved beyond two standard errors" in md
     assert (tmp_path / "figures" / "cpu_replication.png").exists()
+    # each group's tick label names its own arm, short enough to stay under its bars
+    from selfalign.paper.figures import arm_label
+    from selfalign.paper.replication import replication_arms
+    exps = experiment_configs(cfg)
+    labels = [arm_label(a, s) for a in replication_arms(R.gather(r, list(exps)), exps, s)]
+    assert labels[2:] == ["repl-pass\nteacher data\npass, 120 pairs", "repl-random\nteacher data\nrandom, 150 pairs",
+                          "repl-fail\nteacher data\nfail, 90 pairs", "repl-self\nown data\npass, ? pairs"]
+    assert labels[0] == "gemma3-270m\nbase (no SFT)"
+    assert all(len(line) <= 18 for label in labels for line in label.splitlines())
     from selfalign.workflow import Workflow
     evals = Workflow(cfg).paper_inputs()["evals"]   # extra_styles all: the other style of every variant
     assert f"results/_base/{s}/eval/humaneval@instruct.json" in evals
