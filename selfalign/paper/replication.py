@@ -40,14 +40,13 @@ def replication_reading(arms: list[dict], student: str) -> str:
     """The plain reading of the arms: does pass ≥ random ≥ fail hold beyond the standard errors,
     and did SFT move the instruction-prompt score off the base model's."""
     teacher = {a["mode"]: a for a in arms if a["exp"] and a["data"] != student}
-    def sep(a, b):  # a above b by more than 2 combined SEs
-        x, y = a["instruct"], b["instruct"]
+    def sep(x, y):  # score x above score y by more than 2 combined SEs
         return x.value - y.value > 2 * math.hypot(x.se or 0, y.se or 0)
     lines = []
     if all(teacher.get(m) and teacher[m]["instruct"] for m in ("pass", "random", "fail")):
         p, r, f = (teacher[m]["instruct"] for m in ("pass", "random", "fail"))
         order = "holds" if p.value >= r.value >= f.value else "does not hold"
-        strict = sep(teacher["pass"], teacher["fail"])
+        strict = sep(p, f)
         lines.append(f"pass ≥ random ≥ fail {order} on the point estimates ({p.value:.1f} / {r.value:.1f} / {f.value:.1f}); "
                      f"pass is {'' if strict else 'not '}above fail by more than two standard errors.")
     # the SFT model against its base with the same prompt; without a base score for the instruction
@@ -56,8 +55,7 @@ def replication_reading(arms: list[dict], student: str) -> str:
     base, style = (b["instruct"], "") if b["instruct"] else (b["completion"], " (completion prompt: the base was not scored with the instruction prompt)")
     for a in arms[1:]:
         if a["exp"] and a["instruct"] and base:
-            ref = {"instruct": base}
-            moved = sep(a, ref) or sep(ref, a)
+            moved = sep(a["instruct"], base) or sep(base, a["instruct"])
             lines.append(f"{a['exp']}: instruction-prompt pass@1 {a['instruct'].value:.1f} vs base {base.value:.1f}{style} — "
                          f"{'moved' if moved else 'not moved'} beyond two standard errors.")
     return " ".join(lines)
